@@ -1,0 +1,89 @@
+"""Providers shared by every session of a process (one model instance each, DESIGN principle 2)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from vagus.config import AgentConfig
+from vagus.senses.silero import SileroModel
+from vagus.services.llm.base import LLM
+from vagus.services.stt.base import STT
+from vagus.services.tts.base import TTS
+
+log = logging.getLogger("vagus.services")
+
+
+@dataclass
+class Services:
+    vad: SileroModel
+    stt: STT
+    llm: LLM
+    tts: TTS
+    load_ms: dict[str, float] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        for provider in (self.stt, self.llm, self.tts):
+            close = getattr(provider, "close", None)
+            if close is not None:
+                await close()
+
+
+def build_stt(config: AgentConfig) -> STT:
+    c = config.stt
+    if c.provider == "openai":
+        from vagus.services.stt.openai_compat import OpenAICompatibleSTT
+
+        assert c.base_url, "stt.base_url is required for the openai provider"
+        return OpenAICompatibleSTT(c.base_url, c.model, c.api_key, c.language)
+    from vagus.services.stt.whisper_local import WhisperSTT
+
+    return WhisperSTT(c.model_path, c.language, c.threads)
+
+
+def build_llm(config: AgentConfig) -> LLM:
+    c = config.llm
+    if c.provider == "openai":
+        from vagus.services.llm.openai_compat import OpenAICompatibleLLM
+
+        assert c.base_url
+        return OpenAICompatibleLLM(
+            c.base_url, c.model, c.api_key, c.temperature, c.max_tokens, read_timeout_s=c.timeout_s
+        )
+    from vagus.services.llm.offline import OfflineBrain
+
+    return OfflineBrain(agent_name=config.name)
+
+
+def build_tts(config: AgentConfig) -> TTS:
+    c = config.tts
+    if c.provider == "openai":
+        from vagus.services.tts.openai_compat import OpenAICompatibleTTS
+
+        if not c.base_url:
+            raise ValueError("tts.provider 'openai' needs tts.base_url")
+        return OpenAICompatibleTTS(c.base_url, c.model, c.voice, c.api_key)
+    from vagus.services.tts.piper_local import PiperTTS
+
+    return PiperTTS(c.model_path, c.length_scale)
+
+
+def build_services(config: AgentConfig, warmup: bool = True) -> Services:
+    """Load every provider once. Warm-up runs each local model once so the first turn is not slow."""
+    timings: dict[str, float] = {}
+
+    def timed(name: str, build):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        value = build()
+        if warmup and hasattr(value, "warmup"):
+            value.warmup()
+        timings[name] = round((time.perf_counter() - start) * 1000, 1)
+        return value
+
+    vad = timed("vad", lambda: SileroModel(config.vad.model_path))
+    stt = timed("stt", lambda: build_stt(config))
+    llm = timed("llm", lambda: build_llm(config))
+    tts = timed("tts", lambda: build_tts(config))
+    log.info("providers loaded: %s", timings)
+    return Services(vad=vad, stt=stt, llm=llm, tts=tts, load_ms=timings)

@@ -1,0 +1,290 @@
+"""A voice session: one person talking with one agent.
+
+The per-frame path (`push_audio`, `pull_audio`) is synchronous: front end → VAD → endpointer, and a
+slice copy out of the playout queue. Only the answer (STT → LLM → TTS) runs as a task, and barge-in
+is a plain call that empties the playout queue and cancels that task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vagus.agent.services import Services
+from vagus.brain.context import Conversation
+from vagus.brain.speaker import SpeakTimings, speak_answer
+from vagus.config import AgentConfig
+from vagus.core.bus import EventBus
+from vagus.core.clock import Clock
+from vagus.core.events import (
+    AgentSentence,
+    AgentSpeechStarted,
+    AgentSpeechStopped,
+    ErrorEvent,
+    Interruption,
+    SessionEnded,
+    SessionStarted,
+    TranscriptFinal,
+    TurnEnded,
+    TurnLatency,
+    TurnSkipped,
+    UserSpeechStarted,
+    UserSpeechStopped,
+)
+from vagus.core.frames import AudioFrame
+from vagus.core.processor import ProcessorChain
+from vagus.core.session import Session
+from vagus.senses.vad import VadSettings, VadTransition, VoiceActivityDetector
+from vagus.services.errors import ProviderError
+from vagus.turns.endpointing import SilenceEndpointer, TurnDecision
+from vagus.turns.playout import Playout
+from vagus.turns.utterance import UtteranceRecorder
+
+log = logging.getLogger("vagus.agent")
+
+INPUT_RATE = 16000
+APOLOGY = "Sorry, I can't reach my language model right now."
+
+
+@dataclass(slots=True)
+class _Turn:
+    number: int
+    speech_start: float
+    speech_end: float
+    decided: float
+    decided_real: float
+    user_text: str = ""
+    marks: dict[str, float] = field(default_factory=dict)
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    speak: SpeakTimings = field(default_factory=SpeakTimings)
+
+
+class VoiceSession(Session):
+    def __init__(
+        self,
+        services: Services,
+        config: AgentConfig,
+        output_rate: int,
+        clock: Clock | None = None,
+        bus: EventBus | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        super().__init__(clock, bus, session_id)
+        self.services = services
+        self.config = config
+        self.output_rate = output_rate
+        self.front_end = ProcessorChain()
+        v, tc = config.vad, config.turns
+        self.vad = VoiceActivityDetector(
+            services.vad, VadSettings(v.start_threshold, v.stop_threshold, v.min_speech_ms, v.min_silence_ms)
+        )
+        self.endpointer = SilenceEndpointer(tc.silence_ms, tc.min_utterance_ms, tc.max_utterance_s)
+        self.recorder = UtteranceRecorder(INPUT_RATE, tc.preroll_ms, tc.max_utterance_s + 1)
+        self.conversation = Conversation(config.system_prompt, config.context_tokens)
+        self.playout = Playout(output_rate, on_started=self._agent_started, on_finished=self._agent_finished)
+        self._turn_count = 0
+        self._current: _Turn | None = None
+        self._response: asyncio.Task[None] | None = None
+        self._carry: tuple[np.ndarray, float] | None = None
+        self._pending_audio: tuple[np.ndarray, float] | None = None
+        self.bus.publish(SessionStarted(self.clock.now(), self.id))
+
+    # ---- the per-frame path -------------------------------------------------------------------------
+
+    def push_audio(self, pcm: np.ndarray, t: float | None = None) -> None:
+        """Feed one block of 16 kHz mono float32 microphone audio starting at session time `t`."""
+        if t is None:
+            t = self.clock.now() - len(pcm) / INPUT_RATE
+        if self.front_end.stages:
+            frame = self.front_end.process(AudioFrame(pcm, INPUT_RATE, t))
+            if frame is None:
+                return
+            pcm = frame.pcm
+        self.recorder.push(pcm, t)
+        for transition in self.vad.process(pcm, t):
+            if transition.speaking:
+                self._speech_started(transition)
+            else:
+                self._speech_stopped(transition)
+        decision = self.endpointer.check(t + len(pcm) / INPUT_RATE)
+        if decision is not None:
+            self._turn_ended(decision)
+
+    def pull_audio(self, n: int) -> np.ndarray:
+        """The agent's next `n` output samples at `output_rate` (silence when it has nothing to say)."""
+        return self.playout.pull(n)
+
+    @property
+    def responding(self) -> bool:
+        """An answer is being prepared or played."""
+        return self._response is not None or self.playout.active
+
+    # ---- user speech and turns ----------------------------------------------------------------------
+
+    def _speech_started(self, tr: VadTransition) -> None:
+        self.bus.publish(UserSpeechStarted(tr.decided, tr.at))
+        if not self.endpointer.in_turn:
+            self.recorder.start(tr.at)
+        self.endpointer.speech_started(tr.at)
+        if not self.config.turns.barge_in:
+            return
+        if self.playout.speaking:
+            self._interrupt(tr.decided)
+        elif self._response is not None and self._pending_audio is not None:
+            # The user went on talking before the answer started: the pending answer is dropped and
+            # its audio is heard again together with what follows, as one turn.
+            self._carry = self._pending_audio
+            self._cancel_response()
+            self.playout.interrupt()
+
+    def _speech_stopped(self, tr: VadTransition) -> None:
+        self.bus.publish(UserSpeechStopped(tr.decided, tr.at))
+        self.endpointer.speech_stopped(tr.at)
+
+    def _turn_ended(self, decision: TurnDecision) -> None:
+        audio = self.recorder.take()
+        speech_start = decision.speech_start
+        if self._carry is not None:
+            carried, carried_start = self._carry
+            self._carry = None
+            audio = np.concatenate([carried, audio])
+            speech_start = carried_start
+        self._turn_count += 1
+        turn = _Turn(self._turn_count, speech_start, decision.speech_end, decision.decided, time.perf_counter())
+        turn.marks = {"speech_end": decision.speech_end, "turn_decided": decision.decided}
+        self.bus.publish(TurnEnded(decision.decided, turn.number, speech_start, decision.speech_end, decision.reason))
+        self._pending_audio = (audio, speech_start)
+        self._current = turn
+        self._response = self.spawn(self._respond(turn, audio), f"turn-{turn.number}")
+
+    def _interrupt(self, at: float) -> None:
+        turn = self.playout.turn
+        heard = self.playout.interrupt()  # the next pulled frame is silence
+        self._cancel_response()
+        if turn is not None:
+            self.bus.publish(Interruption(at, turn, heard))
+
+    def _cancel_response(self) -> None:
+        if self._response is not None:
+            self._response.cancel()
+            self._response = None
+
+    # ---- the answer --------------------------------------------------------------------------------
+
+    async def _respond(self, turn: _Turn, audio: np.ndarray) -> None:
+        try:
+            start = time.perf_counter()
+            transcript = await self.services.stt.transcribe(audio, INPUT_RATE)
+            turn.stages_ms["stt"] = (time.perf_counter() - start) * 1000
+            turn.marks["stt_done"] = self.clock.now()
+            text = transcript.text.strip()
+            if not text:
+                self.bus.publish(TurnSkipped(self.clock.now(), turn.number, "no words transcribed"))
+                return
+            turn.user_text = text
+            self._pending_audio = None
+            self.bus.publish(TranscriptFinal(self.clock.now(), turn.number, text))
+            messages = self.conversation.messages()
+            messages.append({"role": "user", "content": text})
+            self.playout.begin(turn.number)
+            try:
+                await self._speak(turn, self.services.llm.stream(messages))
+            except ProviderError as exc:
+                log.warning("turn %d: %s", turn.number, exc)
+                self.bus.publish(ErrorEvent(self.clock.now(), "llm", exc.kind, exc.message))
+                if not turn.speak.sentences:
+                    self.playout.begin(turn.number)
+                    await self._speak(turn, _single(APOLOGY))
+            self.playout.close()
+            if turn.speak.first_audio_queued is None:  # nothing to say: still remember what was asked
+                self.conversation.add_user(text)
+        except asyncio.CancelledError:
+            raise
+        except ProviderError as exc:
+            log.warning("turn %d: %s", turn.number, exc)
+            self.bus.publish(ErrorEvent(self.clock.now(), exc.provider, exc.kind, exc.message))
+            self.playout.close()
+        finally:
+            if self._response is asyncio.current_task():
+                self._response = None
+
+    async def _speak(self, turn: _Turn, deltas: AsyncIterator[str]) -> None:
+        def on_sentence(index: int, sentence: str) -> None:
+            if index == 0:
+                turn.marks["first_sentence"] = self.clock.now()
+            self.bus.publish(AgentSentence(self.clock.now(), turn.number, index, sentence))
+
+        def on_first_token() -> None:
+            turn.marks["llm_first_token"] = self.clock.now()
+
+        def on_first_audio() -> None:
+            turn.marks["tts_first_audio"] = self.clock.now()
+
+        await speak_answer(
+            deltas,
+            self.services.tts,
+            self.playout,
+            self.output_rate,
+            on_sentence=on_sentence,
+            on_first_token=on_first_token,
+            on_first_audio=on_first_audio,
+            timings=turn.speak,
+        )
+
+    # ---- playout callbacks (called from pull_audio, i.e. the frame path) --------------------------
+
+    def _agent_started(self, number: int) -> None:
+        now = self.clock.now()
+        self.bus.publish(AgentSpeechStarted(now, number))
+        turn = self._current
+        if turn is None or turn.number != number:
+            return
+        if turn.user_text:
+            self.conversation.add_user(turn.user_text)
+        turn.marks["first_audio_sent"] = now
+        s = turn.speak
+        stages: dict[str, float] = dict(turn.stages_ms)
+        if s.first_sentence is not None:
+            stages["llm_first_sentence"] = (s.first_sentence - s.llm_start) * 1000
+        if s.llm_first_token is not None:
+            stages["llm_first_token"] = (s.llm_first_token - s.llm_start) * 1000
+        if s.tts_start is not None and s.tts_first_audio is not None:
+            stages["tts_first_audio"] = (s.tts_first_audio - s.tts_start) * 1000
+        overhead = 0.0
+        if s.first_audio_queued is not None:
+            total = (s.first_audio_queued - turn.decided_real) * 1000
+            inside = stages.get("stt", 0.0) + stages.get("llm_first_sentence", 0.0) + stages.get("tts_first_audio", 0.0)
+            overhead = max(0.0, total - inside)
+        self.bus.publish(
+            TurnLatency(
+                now,
+                number,
+                marks={k: round(v, 4) for k, v in turn.marks.items()},
+                stages_ms={k: round(v, 2) for k, v in stages.items()},
+                overhead_ms=round(overhead, 3),
+                response_ms=round((now - turn.speech_end) * 1000, 1),
+            )
+        )
+
+    def _agent_finished(self, number: int, interrupted: bool) -> None:
+        turn = self._current
+        if turn is not None and turn.number == number:
+            spoken = self.playout.heard_text() if interrupted else " ".join(turn.speak.sentences)
+            self.conversation.add_assistant(spoken, interrupted=interrupted)
+        self.bus.publish(AgentSpeechStopped(self.clock.now(), number, interrupted))
+
+    async def close(self, reason: str = "closed") -> None:
+        if self.closed:
+            return
+        self._cancel_response()
+        await super().close()
+        self.bus.publish(SessionEnded(self.clock.now(), self.id, reason))
+
+
+async def _single(text: str) -> AsyncIterator[str]:
+    yield text

@@ -1,0 +1,1 @@
+"""Dialog context, sentence streaming and spoken-style shaping."""

@@ -1,0 +1,100 @@
+"""LLM stream → sentences → TTS → playout, overlapped.
+
+The LLM is read by its own task, which hands finished sentences over a queue; this coroutine turns
+each sentence into audio as soon as it arrives. So the first sentence is synthesised (and played)
+while the model is still writing the rest, and synthesis of sentence N+1 runs while N plays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from vagus.audio.resample import resample
+from vagus.brain.sentences import SentenceSplitter
+from vagus.brain.speech_text import speakable
+from vagus.services.tts.base import TTS
+from vagus.turns.playout import Playout
+
+
+@dataclass(slots=True)
+class SpeakTimings:
+    """perf_counter() stamps of the answer's first milestones."""
+
+    llm_start: float = 0.0
+    llm_first_token: float | None = None
+    first_sentence: float | None = None
+    tts_start: float | None = None
+    tts_first_audio: float | None = None
+    first_audio_queued: float | None = None
+    sentences: list[str] = field(default_factory=list)
+
+
+_END = object()
+
+
+async def speak_answer(
+    deltas: AsyncIterator[str],
+    tts: TTS,
+    playout: Playout,
+    output_rate: int,
+    on_sentence: Callable[[int, str], None] | None = None,
+    on_first_token: Callable[[], None] | None = None,
+    on_first_audio: Callable[[], None] | None = None,
+    timings: SpeakTimings | None = None,
+) -> SpeakTimings:
+    timings = timings if timings is not None else SpeakTimings()
+    timings.llm_start = time.perf_counter()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def read_llm() -> None:
+        splitter = SentenceSplitter()
+        try:
+            async for delta in deltas:
+                if timings.llm_first_token is None:
+                    timings.llm_first_token = time.perf_counter()
+                    if on_first_token is not None:
+                        on_first_token()
+                for sentence in splitter.push(delta):
+                    queue.put_nowait(sentence)
+            for sentence in splitter.flush():
+                queue.put_nowait(sentence)
+            queue.put_nowait(_END)
+        except BaseException as exc:  # hand the failure to the consumer, which re-raises it
+            queue.put_nowait(exc)
+            raise
+
+    reader = asyncio.get_running_loop().create_task(read_llm())
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            sentence = str(item)
+            if timings.first_sentence is None:
+                timings.first_sentence = time.perf_counter()
+            index = playout.add_sentence(sentence)
+            timings.sentences.append(sentence)
+            if on_sentence is not None:
+                on_sentence(index, sentence)
+            text = speakable(sentence)
+            if timings.tts_start is None:
+                timings.tts_start = time.perf_counter()
+            async for block in tts.stream(text):
+                if timings.tts_first_audio is None:
+                    timings.tts_first_audio = time.perf_counter()
+                playout.enqueue(index, resample(block, tts.sample_rate, output_rate))
+                if timings.first_audio_queued is None:
+                    timings.first_audio_queued = time.perf_counter()
+                    if on_first_audio is not None:
+                        on_first_audio()
+            playout.sentence_done(index)
+    finally:
+        if not reader.done():
+            reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    return timings

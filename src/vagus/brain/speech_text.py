@@ -1,0 +1,26 @@
+"""Spoken-style shaping: what a TTS should say for a piece of LLM text.
+
+LLMs write for screens: markdown emphasis, bullets, headings, links and code. Read aloud, those come
+out as "asterisk asterisk" or a URL spelled letter by letter. This strips the markup and keeps the words.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+_URL = re.compile(r"https?://\S+")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`+)(?=\S)(.+?)(?<=\S)\1")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+", re.MULTILINE)
+_HEADING = re.compile(r"^\s*#{1,6}\s*", re.MULTILINE)
+_STRAY = re.compile(r"[*#`|>_~]+")
+
+
+def speakable(text: str) -> str:
+    text = _LINK.sub(r"\1", text)
+    text = _URL.sub("a link", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _HEADING.sub("", text)
+    text = _LIST_MARKER.sub("", text)
+    text = _STRAY.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,155 @@
+"""The agent's declarative config: one pydantic model, loadable from YAML or JSON, overridable by
+environment variables. The CLI, the server and (later) the Studio and evaluations all read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Vagus, a friendly voice assistant. You are speaking, not writing: answer in one to three "
+    "short sentences of plain spoken English. Never use lists, markdown, headings, emojis, URLs or "
+    "citations. If you don't know, say so briefly."
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VadConfig(_Section):
+    model_path: str | None = Field(None, description="Silero ONNX file; default: the one in the silero-vad wheel")
+    start_threshold: float = Field(0.5, gt=0, lt=1)
+    stop_threshold: float = Field(0.35, gt=0, lt=1)
+    min_speech_ms: float = Field(64, ge=0, le=2000)
+    min_silence_ms: float = Field(160, ge=0, le=5000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VadConfig:
+        if self.stop_threshold > self.start_threshold:
+            raise ValueError("vad.stop_threshold must not exceed vad.start_threshold")
+        return self
+
+
+class TurnConfig(_Section):
+    silence_ms: float = Field(500, gt=0, le=10000, description="silence after speech that ends the user's turn")
+    min_utterance_ms: float = Field(150, ge=0, le=5000, description="shorter speech is ignored as noise")
+    max_utterance_s: float = Field(30, gt=1, le=300)
+    preroll_ms: float = Field(300, ge=0, le=2000, description="audio kept before the detected speech start")
+    barge_in: bool = Field(True, description="the user's speech stops the agent")
+
+
+class SttConfig(_Section):
+    provider: Literal["whisper", "openai"] = "whisper"
+    model_path: str | None = None
+    language: str | None = "en"
+    threads: int = Field(2, ge=1, le=64)
+    base_url: str | None = None
+    model: str = "whisper-1"
+    api_key: str | None = None
+
+
+class LlmConfig(_Section):
+    provider: Literal["offline", "openai"] = "offline"
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    api_key: str | None = None
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(300, ge=1, le=32000)
+    timeout_s: float = Field(30, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> LlmConfig:
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("llm.provider 'openai' needs llm.base_url (or VAGUS_LLM_BASE_URL)")
+        return self
+
+
+class TtsConfig(_Section):
+    provider: Literal["piper", "openai"] = "piper"
+    model_path: str | None = None
+    length_scale: float | None = Field(None, gt=0.2, lt=4)
+    base_url: str | None = None
+    model: str = "tts-1"
+    voice: str = "alloy"
+    api_key: str | None = None
+
+
+class AgentConfig(_Section):
+    name: str = "Vagus"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    context_tokens: int = Field(3000, ge=50, le=1_000_000)
+    vad: VadConfig = VadConfig()
+    turns: TurnConfig = TurnConfig()
+    stt: SttConfig = SttConfig()
+    llm: LlmConfig = LlmConfig()
+    tts: TtsConfig = TtsConfig()
+
+
+class ConfigError(ValueError):
+    pass
+
+
+_ENV = {
+    "VAGUS_LLM_PROVIDER": ("llm", "provider"),
+    "VAGUS_LLM_BASE_URL": ("llm", "base_url"),
+    "VAGUS_LLM_MODEL": ("llm", "model"),
+    "VAGUS_LLM_API_KEY": ("llm", "api_key"),
+    "VAGUS_STT_PROVIDER": ("stt", "provider"),
+    "VAGUS_STT_BASE_URL": ("stt", "base_url"),
+    "VAGUS_STT_MODEL": ("stt", "model"),
+    "VAGUS_TTS_PROVIDER": ("tts", "provider"),
+    "VAGUS_TTS_BASE_URL": ("tts", "base_url"),
+    "VAGUS_TTS_MODEL": ("tts", "model"),
+    "VAGUS_TTS_VOICE": ("tts", "voice"),
+}
+
+
+def _apply_env(data: dict, env: dict[str, str]) -> dict:
+    for var, (section, key) in _ENV.items():
+        value = env.get(var)
+        if value:
+            data.setdefault(section, {})[key] = value
+    # Pointing at an endpoint is enough to switch the provider on.
+    for section in ("llm", "stt", "tts"):
+        part = data.get(section, {})
+        if part.get("base_url") and f"VAGUS_{section.upper()}_PROVIDER" not in env and "provider" not in part:
+            part["provider"] = "openai"
+    openai_key = env.get("OPENAI_API_KEY")
+    if openai_key:
+        for section in ("llm", "stt", "tts"):
+            part = data.setdefault(section, {})
+            if part.get("provider") == "openai" and not part.get("api_key"):
+                part["api_key"] = openai_key
+    return data
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> AgentConfig:
+    """Read a YAML or JSON config (or none), apply VAGUS_* environment overrides, validate."""
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+        try:
+            loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"config {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config {path} must be a mapping at the top level")
+        data = loaded
+    data = _apply_env(data, dict(os.environ) if env is None else env)
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid config: {exc}") from None

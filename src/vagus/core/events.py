@@ -1,0 +1,126 @@
+"""Session events: what the Studio, metrics, recorders and tests observe on the bus.
+
+Each event is a small frozen dataclass stamped with the session-clock time `t` (seconds). `to_dict`
+gives the structured form written to logs, data channels and the `vagus talk` timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: ClassVar[str] = "event"
+    t: float
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = self.type
+        data["t"] = round(self.t, 4)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(Event):
+    type: ClassVar[str] = "session_started"
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(Event):
+    type: ClassVar[str] = "session_ended"
+    session_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpeechStarted(Event):
+    type: ClassVar[str] = "user_speech_started"
+    speech_start: float
+    """Time the speech itself began (the VAD decides a little later, at `t`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpeechStopped(Event):
+    type: ClassVar[str] = "user_speech_stopped"
+    speech_end: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded(Event):
+    type: ClassVar[str] = "turn_ended"
+    turn: int
+    speech_start: float
+    speech_end: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptFinal(Event):
+    type: ClassVar[str] = "transcript_final"
+    turn: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSentence(Event):
+    type: ClassVar[str] = "agent_sentence"
+    turn: int
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpeechStarted(Event):
+    type: ClassVar[str] = "agent_speech_started"
+    turn: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpeechStopped(Event):
+    type: ClassVar[str] = "agent_speech_stopped"
+    turn: int
+    interrupted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Interruption(Event):
+    type: ClassVar[str] = "interruption"
+    turn: int
+    heard_text: str
+    """What the user actually heard of the answer before cutting in."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSkipped(Event):
+    type: ClassVar[str] = "turn_skipped"
+    turn: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLatency(Event):
+    """The latency waterfall of one turn.
+
+    `marks` are session-clock times (s) of each milestone; `stages_ms` are the measured durations of the
+    provider calls; `overhead_ms` is the framework's own share: time between the turn decision and the
+    first audio being ready that was not spent inside a provider call.
+    """
+
+    type: ClassVar[str] = "turn_latency"
+    turn: int
+    marks: dict[str, float] = field(default_factory=dict)
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    overhead_ms: float = 0.0
+    response_ms: float = 0.0
+    """End of user speech → first agent audio sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(Event):
+    type: ClassVar[str] = "error"
+    stage: str
+    kind: str
+    message: str

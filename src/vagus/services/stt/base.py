@@ -1,0 +1,24 @@
+"""The STT interface: one utterance in, one final transcript out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    language: str | None = None
+    confidence: float | None = None
+    """Mean token probability where the engine gives one (0..1)."""
+
+
+class STT(Protocol):
+    name: str
+
+    async def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
+        """Transcribe mono float32 audio."""
+        ...

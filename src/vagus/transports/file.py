@@ -1,0 +1,178 @@
+"""The file transport: one conversation from a recorded user track.
+
+`vagus talk in.wav out.wav` feeds the input through a session frame by frame and writes the agent's
+track aligned sample for sample with the input, plus a JSON timeline.
+
+Time: the session runs on media time (the position in the input). While nothing is being computed,
+frames are fed as fast as the CPU allows; while an answer is being prepared (STT, LLM, TTS running),
+feeding is paced to the wall clock, so that the user's audio keeps "arriving" during the computation
+exactly as it would live. Latencies in the timeline are therefore real, and barge-in and turn timing
+behave as in a live call, while silent stretches cost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vagus.agent.services import Services
+from vagus.agent.session import INPUT_RATE, VoiceSession
+from vagus.audio.resample import resample
+from vagus.audio.wav import AudioFileError, read_audio, write_wav
+from vagus.config import AgentConfig
+from vagus.core.clock import ManualClock
+from vagus.core.events import Event
+
+FRAME_SECONDS = 0.02
+MAX_TAIL_SECONDS = 60.0
+
+
+@dataclass
+class ConversationResult:
+    input_seconds: float
+    output: np.ndarray
+    sample_rate: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def timeline(self) -> dict[str, Any]:
+        return {
+            "input_seconds": round(self.input_seconds, 3),
+            "output_seconds": round(len(self.output) / self.sample_rate, 3),
+            "sample_rate": self.sample_rate,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "turns": self.turns,
+            "events": self.events,
+        }
+
+
+def summarise_turns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fold the event stream into one record per turn."""
+    turns: dict[int, dict[str, Any]] = {}
+    for e in events:
+        number = e.get("turn")
+        if number is None:
+            continue
+        record = turns.setdefault(number, {"turn": number, "agent_sentences": [], "interrupted": False})
+        kind = e["type"]
+        if kind == "turn_ended":
+            record.update(speech_start=e["speech_start"], speech_end=e["speech_end"], turn_decided=e["t"])
+        elif kind == "transcript_final":
+            record["user_text"] = e["text"]
+        elif kind == "agent_sentence":
+            record["agent_sentences"].append(e["text"])
+        elif kind == "agent_speech_started":
+            record["agent_audio_start"] = e["t"]
+        elif kind == "agent_speech_stopped":
+            record["agent_audio_end"] = e["t"]
+        elif kind == "interruption":
+            record["interrupted"] = True
+            record["heard_text"] = e["heard_text"]
+            record["interrupted_at"] = e["t"]
+        elif kind == "turn_latency":
+            record["latency"] = {k: e[k] for k in ("marks", "stages_ms", "overhead_ms", "response_ms")}
+        elif kind == "turn_skipped":
+            record["skipped"] = e["reason"]
+    out = []
+    for number in sorted(turns):
+        record = turns[number]
+        record["agent_text"] = " ".join(record.pop("agent_sentences"))
+        if not record["interrupted"] and record["agent_text"]:
+            record["heard_text"] = record["agent_text"]
+        out.append(record)
+    return out
+
+
+async def run_conversation(
+    audio: np.ndarray,
+    sample_rate: int,
+    services: Services,
+    config: AgentConfig,
+    realtime_when_busy: bool = True,
+) -> ConversationResult:
+    """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track."""
+    if audio.ndim != 1:
+        raise ValueError("run_conversation needs mono audio")
+    pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
+    clock = ManualClock()
+    session = VoiceSession(services, config, output_rate=sample_rate, clock=clock)
+    events: list[dict[str, Any]] = []
+    session.bus.subscribe(lambda e: events.append(e.to_dict()) if isinstance(e, Event) else None)
+
+    in_frame = int(INPUT_RATE * FRAME_SECONDS)
+    total_frames = -(-len(pcm16k) // in_frame)
+    max_frames = total_frames + int(MAX_TAIL_SECONDS / FRAME_SECONDS)
+    out_blocks: list[np.ndarray] = []
+    out_pos = 0  # output samples written so far; keeps the agent track exactly aligned
+    silence = np.zeros(in_frame, dtype=np.float32)
+    anchor: float | None = None  # wall time that corresponds to media time 0 while pacing
+    wall_start = time.perf_counter()
+    frame_index = 0
+    idle_tail = 0
+    try:
+        while frame_index < max_frames:
+            t = frame_index * FRAME_SECONDS
+            clock.set(t)
+            if frame_index < total_frames:
+                block = pcm16k[frame_index * in_frame : (frame_index + 1) * in_frame]
+                if len(block) < in_frame:
+                    block = np.concatenate([block, silence[: in_frame - len(block)]])
+            else:
+                if not session.responding and not session.endpointer.in_turn:
+                    idle_tail += 1
+                    if idle_tail * FRAME_SECONDS >= 0.5:
+                        break
+                else:
+                    idle_tail = 0
+                block = silence
+            session.push_audio(block, t)
+            target = round((frame_index + 1) * FRAME_SECONDS * sample_rate)
+            out_blocks.append(session.pull_audio(target - out_pos).copy())
+            out_pos = target
+            frame_index += 1
+            if realtime_when_busy and session.busy:
+                now = time.perf_counter()
+                if anchor is None:
+                    anchor = now - t
+                delay = anchor + frame_index * FRAME_SECONDS - now
+                await asyncio.sleep(delay if delay > 0 else 0)
+            else:
+                anchor = None
+                if session.busy:
+                    await asyncio.sleep(0)
+    finally:
+        await session.close("input ended")
+    output = np.concatenate(out_blocks) if out_blocks else np.zeros(0, dtype=np.float32)
+    return ConversationResult(
+        input_seconds=len(audio) / sample_rate,
+        output=output,
+        sample_rate=sample_rate,
+        events=events,
+        turns=summarise_turns(events),
+        wall_seconds=time.perf_counter() - wall_start,
+    )
+
+
+async def talk_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    services: Services,
+    config: AgentConfig,
+    transcript_path: str | Path | None = None,
+) -> ConversationResult:
+    audio, rate = read_audio(input_path)
+    if audio.size == 0:
+        raise AudioFileError(f"{input_path}: contains no audio samples")
+    result = await run_conversation(audio, rate, services, config)
+    write_wav(output_path, result.output, rate)
+    if transcript_path is not None:
+        Path(transcript_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(transcript_path).write_text(json.dumps(result.timeline(), indent=2), encoding="utf-8")
+    return result

@@ -1,0 +1,1 @@
+"""Turn-taking: when the user is done, when to stop for them, what they heard."""
