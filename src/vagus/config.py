@@ -142,7 +142,9 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         try:
             loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"config {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+            raise ConfigError(
+                f"config {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
+            ) from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -39,6 +39,7 @@ from vagus.core.events import (
 from vagus.core.frames import AudioFrame
 from vagus.core.processor import ProcessorChain
 from vagus.core.session import Session
+from vagus.logs import log_session_events
 from vagus.senses.vad import VadSettings, VadTransition, VoiceActivityDetector
 from vagus.services.errors import ProviderError
 from vagus.turns.endpointing import SilenceEndpointer, TurnDecision
@@ -92,6 +93,7 @@ class VoiceSession(Session):
         self._response: asyncio.Task[None] | None = None
         self._carry: tuple[np.ndarray, float] | None = None
         self._pending_audio: tuple[np.ndarray, float] | None = None
+        log_session_events(self.bus, self.id)
         self.bus.publish(SessionStarted(self.clock.now(), self.id))
 
     # ---- the per-frame path -------------------------------------------------------------------------

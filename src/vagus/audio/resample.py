@@ -30,9 +30,7 @@ class StreamResampler:
             raise ValueError(f"sample rates must be positive, got {from_rate} → {to_rate}")
         self.from_rate = from_rate
         self.to_rate = to_rate
-        self._stream = (
-            None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32")
-        )
+        self._stream = None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32")
 
     def process(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
         if self._stream is None:

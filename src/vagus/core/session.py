@@ -49,7 +49,8 @@ class Session:
         if self.closed:
             return
         self.closed = True
-        tasks = list(self._tasks)
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
         for task in tasks:
             task.cancel()
         if tasks:

@@ -89,4 +89,3 @@ class SilenceEndpointer:
         self._speech_start = None
         self._speaking = False
         self._voiced = 0.0
-

@@ -124,7 +124,9 @@ class OfflineBrain:
         return None
 
     def _identity(self, text: str, said: str, users: list[str]) -> str | None:
-        if re.search(r"\bwho are you\b|\bwhat are you\b|\byour name\b|\bare you (a|an) (ai|robot|human|person)\b", text):
+        if re.search(
+            r"\bwho are you\b|\bwhat are you\b|\byour name\b|\bare you (a|an) (ai|robot|human|person)\b", text
+        ):
             return (
                 f"I'm {self.agent_name}, a voice agent running entirely on this computer. "
                 "My brain here is a small set of rules, not a language model, so I'm honest about my limits."

@@ -7,7 +7,6 @@ Failures are mapped to ProviderError kinds with a message that says what to chec
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -80,7 +79,7 @@ class OpenAICompatibleLLM:
                     yield delta
         except ProviderError:
             raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             raise ProviderError(self.name, "timeout", f"no answer from {url} in time") from None
         except aiohttp.ClientConnectionError as exc:
             raise ProviderError(
@@ -107,7 +106,9 @@ async def _read_sse_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[st
             try:
                 chunk = json.loads(payload)
             except json.JSONDecodeError:
-                raise ProviderError("openai-compatible", "server", f"malformed stream chunk: {payload[:120]!r}") from None
+                raise ProviderError(
+                    "openai-compatible", "server", f"malformed stream chunk: {payload[:120]!r}"
+                ) from None
             if "error" in chunk:
                 raise ProviderError("openai-compatible", "server", str(chunk["error"])[:300])
             for choice in chunk.get("choices") or ():

@@ -40,7 +40,10 @@ class PiperTTS:
         self._worker = ModelWorker("tts")
 
     def _synthesise(self, text: str) -> list[np.ndarray]:
-        return [chunk.audio_float_array.astype(np.float32, copy=False) for chunk in self._voice.synthesize(text, self._config)]
+        return [
+            chunk.audio_float_array.astype(np.float32, copy=False)
+            for chunk in self._voice.synthesize(text, self._config)
+        ]
 
     async def stream(self, text: str) -> AsyncIterator[np.ndarray]:
         if not text.strip():

@@ -1,0 +1,5 @@
+import sys
+
+from vagus.cli import main
+
+sys.exit(main())

@@ -1,0 +1,106 @@
+"""`vagus serve | talk`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import logging
+import sys
+from pathlib import Path
+
+from vagus.audio.wav import AudioFileError
+from vagus.config import ConfigError, load_config
+from vagus.logs import setup_logging
+from vagus.senses.silero import ModelNotFoundError
+from vagus.services.errors import ProviderError
+
+log = logging.getLogger("vagus.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vagus", description="Vagus voice agents")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--plain-logs", action="store_true", help="human-readable logs instead of JSON lines")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the talk page and WebRTC sessions")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
+    serve.add_argument("--max-sessions", type=int, default=50)
+    serve.add_argument(
+        "--ice-address",
+        action="append",
+        default=[],
+        help="extra host address to offer in ICE (127.0.0.1 is added when --host is a loopback address)",
+    )
+
+    talk = sub.add_parser("talk", help="run one conversation from a recorded user track")
+    talk.add_argument("input", type=Path, help="the user's audio (WAV/FLAC/OGG, any rate, mono or stereo)")
+    talk.add_argument("output", type=Path, help="where to write the agent's track (WAV, aligned to the input)")
+    talk.add_argument("--transcript", type=Path, help="write the JSON timeline of turns and latencies here")
+    talk.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from vagus.agent.services import build_services
+    from vagus.server.app import create_app
+    from vagus.transports.webrtc import WebRTCGateway, allow_loopback_candidates
+
+    config = load_config(args.config)
+    ice = list(args.ice_address)
+    try:
+        if ipaddress.ip_address(args.host).is_loopback and "127.0.0.1" not in ice:
+            ice.append("127.0.0.1")
+    except ValueError:
+        pass  # a host name
+    if ice:
+        allow_loopback_candidates(ice)
+    log.info("loading models…")
+    services = build_services(config)
+    app = create_app(WebRTCGateway(services, config, max_sessions=args.max_sessions))
+    print(f"Vagus is listening: open http://{args.host}:{args.port}/ and press 'Start talking'", flush=True)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def _talk(args: argparse.Namespace) -> int:
+    from vagus.agent.services import build_services
+    from vagus.transports.file import talk_file
+
+    config = load_config(args.config)
+    if not args.input.is_file():
+        raise AudioFileError(f"{args.input}: no such file")
+    services = build_services(config)
+    result = asyncio.run(talk_file(args.input, args.output, services, config, args.transcript))
+    for turn in result.turns:
+        latency = turn.get("latency", {}).get("response_ms")
+        line = {"turn": turn["turn"], "user": turn.get("user_text", ""), "agent": turn.get("heard_text", "")}
+        if latency is not None:
+            line["response_ms"] = latency
+        if turn.get("interrupted"):
+            line["interrupted"] = True
+        print(json.dumps(line, ensure_ascii=False))
+    print(f"wrote {args.output} ({len(result.turns)} turns)", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level, json_lines=not args.plain_logs)
+    try:
+        return {"serve": _serve, "talk": _talk}[args.command](args)
+    except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ValueError) as exc:
+        print(f"vagus: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

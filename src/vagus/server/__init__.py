@@ -1,0 +1,1 @@
+"""The HTTP server: talk page, WebRTC signaling, health."""

@@ -1,0 +1,133 @@
+// The Vagus talk page: microphone → WebRTC → agent, agent's voice back, live transcript and latency.
+// State is exposed on window.vagus for automation (tests read events and received-audio statistics).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const vagus = (window.vagus = { state: "idle", events: [], sessionId: null, pc: null, error: null });
+let agentItem = null;
+
+function setStatus(text, cls) {
+  vagus.state = cls;
+  $("status").textContent = text;
+  $("status").className = "status " + cls;
+}
+
+function addLine(cls, text) {
+  const li = document.createElement("li");
+  li.className = cls;
+  li.textContent = text;
+  $("transcript").appendChild(li);
+  li.scrollIntoView({ block: "end" });
+  return li;
+}
+
+function showLatency(e) {
+  const m = e.marks;
+  const end = m.speech_end;
+  const segs = [
+    ["endpoint", m.turn_decided - end],
+    ["stt", (m.stt_done ?? m.turn_decided) - m.turn_decided],
+    ["llm", (m.first_sentence ?? m.stt_done) - (m.stt_done ?? m.turn_decided)],
+    ["tts", (m.tts_first_audio ?? m.first_sentence) - (m.first_sentence ?? m.stt_done)],
+    ["send", m.first_audio_sent - (m.tts_first_audio ?? m.first_sentence)],
+  ];
+  const total = Math.max(1e-3, m.first_audio_sent - end);
+  const row = document.createElement("tr");
+  const bar = segs
+    .map(([name, dt]) => `<span class="seg-${name}" title="${name}: ${Math.round(dt * 1000)} ms" style="width:${Math.max(0, (dt / total) * 100)}%"></span>`)
+    .join("");
+  const detail = segs.map(([name, dt]) => `${name} ${Math.round(dt * 1000)}`).join(" · ");
+  row.innerHTML = `<td>${e.turn}</td><td>${Math.round(e.response_ms)} ms</td><td><div class="bar">${bar}</div><small>${detail} ms</small></td>`;
+  $("latency").querySelector("tbody").appendChild(row);
+}
+
+function onEvent(e) {
+  vagus.events.push(e);
+  switch (e.type) {
+    case "user_speech_started": $("hearing").textContent = "you: speaking"; $("hearing").classList.add("on"); break;
+    case "user_speech_stopped": $("hearing").textContent = "you: silent"; $("hearing").classList.remove("on"); break;
+    case "transcript_final": addLine("user", e.text); agentItem = null; break;
+    case "agent_sentence":
+      if (!agentItem) agentItem = addLine("agent", "");
+      agentItem.textContent = (agentItem.textContent + " " + e.text).trim();
+      break;
+    case "agent_speech_started": $("speaking").textContent = "agent speaking"; $("speaking").classList.add("on"); break;
+    case "agent_speech_stopped": $("speaking").textContent = "agent silent"; $("speaking").classList.remove("on"); break;
+    case "interruption": if (agentItem) agentItem.classList.add("interrupted"); break;
+    case "turn_latency": showLatency(e); break;
+    case "error": addLine("error", `${e.stage}: ${e.message}`); break;
+  }
+}
+
+function waitForIce(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { if (pc.iceGatheringState === "complete") { pc.removeEventListener("icegatheringstatechange", done); resolve(); } };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, 3000); // use what has been gathered so far
+  });
+}
+
+async function connect() {
+  setStatus("connecting…", "connecting");
+  const aec = params.get("aec") || $("aec").value;
+  const processing = aec === "browser";
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, channelCount: 1 },
+  });
+  const pc = (vagus.pc = new RTCPeerConnection({ iceServers: [] }));
+  stream.getTracks().forEach((t) => pc.addTrack(t, stream));
+  pc.ontrack = (ev) => { $("agent-audio").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+  const channel = pc.createDataChannel("events");
+  channel.onmessage = (msg) => onEvent(JSON.parse(msg.data));
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "connected") setStatus("connected", "connected");
+    if (pc.connectionState === "failed") setStatus("connection failed", "failed");
+    if (pc.connectionState === "closed") setStatus("not connected", "idle");
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitForIce(pc);
+  const response = await fetch("/offer", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  vagus.sessionId = answer.session_id;
+  await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+  $("connect").textContent = "Stop";
+  $("connect").classList.add("stop");
+}
+
+function disconnect() {
+  if (vagus.pc) {
+    vagus.pc.getSenders().forEach((s) => s.track && s.track.stop());
+    vagus.pc.close();
+    vagus.pc = null;
+  }
+  setStatus("not connected", "idle");
+  $("connect").textContent = "Start talking";
+  $("connect").classList.remove("stop");
+}
+
+// Received-audio statistics, for automation: energy > 0 means the agent's voice arrived.
+vagus.audioStats = async () => {
+  if (!vagus.pc) return null;
+  const stats = await vagus.pc.getStats();
+  let out = null;
+  stats.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      out = { totalAudioEnergy: s.totalAudioEnergy || 0, totalSamplesReceived: s.totalSamplesReceived || 0, packetsReceived: s.packetsReceived || 0 };
+    }
+  });
+  return out;
+};
+
+$("connect").addEventListener("click", () => {
+  if (vagus.pc) return disconnect();
+  connect().catch((err) => { vagus.error = String(err); disconnect(); setStatus("error: " + err.message, "failed"); });
+});
+if (params.get("aec")) $("aec").value = params.get("aec");
+if (params.get("autostart") === "1") $("connect").click();

@@ -1,0 +1,256 @@
+"""WebRTC transport (aiortc): a browser or any WebRTC peer talks to a voice session.
+
+Inbound audio arrives as Opus 48 kHz stereo, G.722 16 kHz or PCMU 8 kHz depending on negotiation; it
+is mixed to mono and resampled to 16 kHz once per frame. Outbound audio is a track that, every 20 ms,
+pulls one frame from the session's playout queue, so barge-in (emptying that queue) silences the
+agent on the very next frame. Session events go to the peer as JSON over a data channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import json
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame as AvAudioFrame
+
+from vagus.agent.services import Services
+from vagus.agent.session import INPUT_RATE, VoiceSession
+from vagus.audio.pcm import float_to_int16
+from vagus.audio.resample import StreamResampler
+from vagus.config import AgentConfig
+from vagus.core.events import Event
+
+log = logging.getLogger("vagus.webrtc")
+
+OUTPUT_RATE = 48000
+FRAME_SECONDS = 0.02
+_INT16 = 1.0 / 32768.0
+
+
+def allow_loopback_candidates(addresses: list[str]) -> None:
+    """Make aioice offer these host addresses too (it leaves 127.0.0.1 out by default).
+
+    Needed where the only interface is loopback, e.g. tests inside a network namespace.
+    """
+    import aioice.ice
+
+    original = getattr(aioice.ice, "_vagus_original_get_host_addresses", aioice.ice.get_host_addresses)
+    aioice.ice._vagus_original_get_host_addresses = original  # type: ignore[attr-defined]
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        found = original(use_ipv4, use_ipv6)
+        extra = [a for a in addresses if a not in found and ((":" in a and use_ipv6) or (":" not in a and use_ipv4))]
+        return found + extra
+
+    aioice.ice.get_host_addresses = get_host_addresses
+
+
+def _shorten_jitter_buffer(pc: RTCPeerConnection, prefetch: int) -> None:
+    """aiortc waits for 4 packets (~60 ms) before releasing audio; on a good link 1 is enough."""
+    from aiortc.jitterbuffer import JitterBuffer
+
+    for transceiver in pc.getTransceivers():
+        receiver = transceiver.receiver
+        if hasattr(receiver, "_RTCRtpReceiver__jitter_buffer") and transceiver.kind == "audio":
+            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=prefetch)
+
+
+def frame_to_mono_float(frame: AvAudioFrame) -> np.ndarray:
+    """Any PyAV audio frame (s16/flt, packed/planar, any channel count) → mono float32."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar:
+        mono = data.mean(axis=0) if channels > 1 else data[0]
+    else:
+        flat = data.reshape(-1)
+        mono = flat.reshape(-1, channels).mean(axis=1) if channels > 1 else flat
+    if data.dtype == np.int16:
+        return mono.astype(np.float32) * _INT16
+    return mono.astype(np.float32, copy=False)
+
+
+class AgentAudioTrack(MediaStreamTrack):
+    """The agent's voice: 20 ms frames at 48 kHz, paced by the wall clock."""
+
+    kind = "audio"
+
+    def __init__(self, session: VoiceSession) -> None:
+        super().__init__()
+        self._session = session
+        self._samples = int(OUTPUT_RATE * FRAME_SECONDS)
+        self._start: float | None = None
+        self._timestamp = 0
+        self._time_base = fractions.Fraction(1, OUTPUT_RATE)
+
+    async def recv(self) -> AvAudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            self._timestamp += self._samples
+            wait = self._start + self._timestamp / OUTPUT_RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        pcm = float_to_int16(self._session.pull_audio(self._samples))
+        frame = AvAudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = OUTPUT_RATE
+        frame.pts = self._timestamp
+        frame.time_base = self._time_base
+        return frame
+
+
+class WebRTCPeer:
+    """One peer connection and the voice session behind it."""
+
+    def __init__(self, gateway: WebRTCGateway, pc: RTCPeerConnection, session: VoiceSession) -> None:
+        self.gateway = gateway
+        self.pc = pc
+        self.session = session
+        self.channel: Any = None
+        self._closing = False
+        self._reader: asyncio.Task[None] | None = None
+        self.frames_in = 0
+        session.bus.subscribe(self._forward_event)
+
+    def _forward_event(self, event: object) -> None:
+        channel = self.channel
+        if channel is None or channel.readyState != "open" or not isinstance(event, Event):
+            return
+        try:
+            channel.send(json.dumps(event.to_dict()))
+        except Exception:  # a closing channel must not disturb the audio path
+            log.debug("dropping event for closing channel", exc_info=True)
+
+    async def read_microphone(self, track: MediaStreamTrack) -> None:
+        resampler: StreamResampler | None = None
+        clock = self.session.clock
+        timeout = self.gateway.inactivity_timeout_s
+        try:
+            while True:
+                try:
+                    frame = await asyncio.wait_for(track.recv(), timeout)
+                except asyncio.TimeoutError:
+                    # Browsers send audio continuously, silence included: a peer that sends nothing
+                    # for this long has gone (closed tab, lost network) even if ICE has not noticed.
+                    log.info("session %s: no audio for %.0f s", self.session.id, timeout)
+                    break
+                pcm = frame_to_mono_float(frame)
+                if resampler is None or resampler.from_rate != frame.sample_rate:
+                    resampler = StreamResampler(frame.sample_rate, INPUT_RATE)
+                pcm16k = resampler.process(pcm)
+                if pcm16k.size:
+                    self.frames_in += 1
+                    self.session.push_audio(pcm16k, clock.now() - len(pcm16k) / INPUT_RATE)
+        except MediaStreamError:
+            log.info("session %s: peer's audio ended", self.session.id)
+        finally:
+            self.gateway.close_later(self, "peer audio ended")
+
+    def __repr__(self) -> str:
+        return f"WebRTCPeer({self.session.id}, {self.pc.connectionState})"
+
+    async def close(self, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        await self.session.close(reason)
+        await self.pc.close()
+        self.gateway.peers.pop(self.session.id, None)
+        log.info("session %s closed: %s", self.session.id, reason)
+
+
+class SignalingError(ValueError):
+    """The offer cannot be accepted; the message says why."""
+
+
+class WebRTCGateway:
+    """Accepts SDP offers and runs one voice session per peer."""
+
+    def __init__(
+        self,
+        services: Services,
+        config: AgentConfig,
+        max_sessions: int = 50,
+        jitter_prefetch: int = 1,
+        inactivity_timeout_s: float = 5.0,
+    ) -> None:
+        self.services = services
+        self.config = config
+        self.max_sessions = max_sessions
+        self.jitter_prefetch = jitter_prefetch
+        self.inactivity_timeout_s = inactivity_timeout_s
+        self.peers: dict[str, WebRTCPeer] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def close_later(self, peer: WebRTCPeer, reason: str) -> None:
+        """Close a peer from inside one of its own callbacks or tasks, without cancelling the caller."""
+        task = asyncio.get_running_loop().create_task(peer.close(reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def accept(self, sdp: str, kind: str = "offer") -> tuple[RTCSessionDescription, str]:
+        if kind != "offer":
+            raise SignalingError(f"expected an SDP of type 'offer', got {kind!r}")
+        if not sdp.lstrip().startswith("v=0"):
+            raise SignalingError("not an SDP: it must start with 'v=0'")
+        if "m=audio" not in sdp:
+            raise SignalingError("the offer has no audio section (m=audio)")
+        if len(self.peers) >= self.max_sessions:
+            raise OverflowError(f"server is at its limit of {self.max_sessions} sessions")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        session = VoiceSession(self.services, self.config, output_rate=OUTPUT_RATE)
+        peer = WebRTCPeer(self, pc, session)
+        self.peers[session.id] = peer
+        try:
+            await self._wire(peer, sdp)
+        except Exception as exc:
+            await peer.close("bad offer")
+            if isinstance(exc, SignalingError):
+                raise
+            raise SignalingError(f"could not negotiate: {exc}") from None
+        return pc.localDescription, session.id
+
+    async def _wire(self, peer: WebRTCPeer, sdp: str) -> None:
+        pc, session = peer.pc, peer.session
+        got_audio = asyncio.Event()
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: Any) -> None:
+            peer.channel = channel
+
+            @channel.on("close")
+            def on_close() -> None:
+                self.close_later(peer, "peer closed its data channel")
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio" and peer._reader is None:
+                peer._reader = session.spawn(peer.read_microphone(track), "mic")
+                got_audio.set()
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            log.info("session %s: connection %s", session.id, pc.connectionState)
+            if pc.connectionState in ("failed", "closed"):
+                await peer.close(f"connection {pc.connectionState}")
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except ValueError as exc:
+            raise SignalingError(f"malformed SDP: {exc}") from None
+        if not got_audio.is_set():
+            raise SignalingError("the offer carries no audio track the agent can listen to")
+        pc.addTrack(AgentAudioTrack(session))
+        _shorten_jitter_buffer(pc, self.jitter_prefetch)
+        await pc.setLocalDescription(await pc.createAnswer())
+
+    async def close(self) -> None:
+        await asyncio.gather(*(peer.close("server shutdown") for peer in list(self.peers.values())))

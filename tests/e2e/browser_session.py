@@ -1,0 +1,105 @@
+"""One real browser conversation, run inside a loopback-only network namespace.
+
+Starts the Vagus server in-process on 127.0.0.1, opens the talk page in Debian's headless Chromium
+(driven by Playwright, no downloaded browser) with a WAV file as the fake microphone, waits until the
+server has transcribed the speech and the browser has received the agent's voice, and prints a JSON
+report. Run by tests/e2e/test_browser.py as:
+    unshare -n bash -c 'ip link set lo up && exec python tests/e2e/browser_session.py MIC.wav'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+import time
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def main(mic_wav: str, query: str, timeout_s: float) -> dict:
+    from aiohttp import web
+    from playwright.async_api import async_playwright
+
+    from vagus.agent.services import build_services
+    from vagus.config import load_config
+    from vagus.server.app import create_app
+    from vagus.transports.webrtc import WebRTCGateway, allow_loopback_candidates
+
+    allow_loopback_candidates(["127.0.0.1"])
+    config = load_config(None, env={})
+    services = build_services(config)
+    gateway = WebRTCGateway(services, config)
+    runner = web.AppRunner(create_app(gateway))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    report: dict = {"port": port}
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-audio-capture={mic_wav}%noloop",
+                    "--allow-loopback-in-peer-connection",
+                    "--autoplay-policy=no-user-gesture-required",
+                    "--disable-features=WebRtcHideLocalIpsWithMdns",
+                ],
+            )
+            page = await browser.new_page()
+            console: list[str] = []
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            await page.goto(f"http://127.0.0.1:{port}/?{query}")
+            deadline = time.monotonic() + timeout_s
+            stats = None
+            events: list = []
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                events = await page.evaluate("window.vagus.events")
+                stats = await page.evaluate("window.vagus.audioStats()")
+                state = await page.evaluate("window.vagus.state")
+                spoke = any(e["type"] == "agent_speech_stopped" for e in events)
+                if state == "failed" or (spoke and stats and stats["totalAudioEnergy"] > 0):
+                    break
+            report.update(
+                state=await page.evaluate("window.vagus.state"),
+                error=await page.evaluate("window.vagus.error"),
+                events=events,
+                audio=stats,
+                transcript=await page.inner_text("#transcript"),
+                console=console[-20:],
+            )
+            await browser.close()
+        # The browser has gone: the server must notice and end the session by itself.
+        for _ in range(100):
+            if not gateway.peers:
+                break
+            await asyncio.sleep(0.1)
+        report["sessions_after_close"] = len(gateway.peers)
+    finally:
+        await runner.cleanup()
+    return report
+
+
+if __name__ == "__main__":
+    wav = sys.argv[1]
+    query = sys.argv[2] if len(sys.argv) > 2 else "autostart=1&aec=off"
+    result = asyncio.run(main(wav, query, timeout_s=float(sys.argv[3]) if len(sys.argv) > 3 else 45.0))
+    print("REPORT " + json.dumps(result))
