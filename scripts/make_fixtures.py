@@ -23,6 +23,8 @@ SCRIPTS: dict[str, list[tuple[float, str]]] = {
     "hello": [(0.6, "Hello there.")],
     "two_questions": [(0.8, "What is seven times six?"), (4.0, "My name is Alice.")],
     "long_question": [(0.6, "Can you tell me a joke about computers please?")],
+    # a question with a long answer, then the user cuts in 4 s after finishing the question
+    "barge_in": [(0.6, "Tell me everything about the history of Rome."), (4.0, "Wait, stop please.")],
 }
 TRAIL = 1.2
 

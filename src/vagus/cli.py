@@ -71,11 +71,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _talk(args: argparse.Namespace) -> int:
     from vagus.agent.services import build_services
-    from vagus.transports.file import talk_file
+    from vagus.transports.file import load_user_track, talk_file
 
     config = load_config(args.config)
-    if not args.input.is_file():
-        raise AudioFileError(f"{args.input}: no such file")
+    load_user_track(args.input)  # fail on bad input before spending seconds on loading models
     services = build_services(config)
     result = asyncio.run(talk_file(args.input, args.output, services, config, args.transcript))
     for turn in result.turns:

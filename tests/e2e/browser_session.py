@@ -24,7 +24,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def main(mic_wav: str, query: str, timeout_s: float) -> dict:
+async def main(mic_wav: str, query: str, timeout_s: float, mode: str = "full") -> dict:
+    """mode 'full': wait for the whole answer; 'vanish': close the browser as soon as the agent speaks."""
     from aiohttp import web
     from playwright.async_api import async_playwright
 
@@ -75,8 +76,12 @@ async def main(mic_wav: str, query: str, timeout_s: float) -> dict:
                 events = await page.evaluate("window.vagus.events")
                 stats = await page.evaluate("window.vagus.audioStats()")
                 state = await page.evaluate("window.vagus.state")
+                if state == "failed":
+                    break
+                if mode == "vanish" and any(e["type"] == "agent_speech_started" for e in events):
+                    break
                 spoke = any(e["type"] == "agent_speech_stopped" for e in events)
-                if state == "failed" or (spoke and stats and stats["totalAudioEnergy"] > 0):
+                if spoke and stats and stats["totalAudioEnergy"] > 0:
                     break
             report.update(
                 state=await page.evaluate("window.vagus.state"),
@@ -93,6 +98,10 @@ async def main(mic_wav: str, query: str, timeout_s: float) -> dict:
                 break
             await asyncio.sleep(0.1)
         report["sessions_after_close"] = len(gateway.peers)
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/health") as response:
+            report["health_after"] = await response.json()
     finally:
         await runner.cleanup()
     return report
@@ -101,5 +110,6 @@ async def main(mic_wav: str, query: str, timeout_s: float) -> dict:
 if __name__ == "__main__":
     wav = sys.argv[1]
     query = sys.argv[2] if len(sys.argv) > 2 else "autostart=1&aec=off"
-    result = asyncio.run(main(wav, query, timeout_s=float(sys.argv[3]) if len(sys.argv) > 3 else 45.0))
+    timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 45.0
+    result = asyncio.run(main(wav, query, timeout, sys.argv[4] if len(sys.argv) > 4 else "full"))
     print("REPORT " + json.dumps(result))

@@ -37,7 +37,7 @@ _ABBREVIATIONS = frozenset(
         "u.s",
     ]
 )
-_TERMINATORS = ".!?;…。！？"
+_BOUNDARY = re.compile(r"[.!?;…]+[\"')\]]*(?=\s)|\n+|[。！？]+")
 
 
 class SentenceSplitter:
@@ -69,7 +69,7 @@ class SentenceSplitter:
 
     def _find_cut(self) -> int | None:
         text = self._buffer
-        for match in re.finditer(r"[" + re.escape(_TERMINATORS) + r"\n]+[\"')\]]*(?=\s)|[。！？]", text):
+        for match in _BOUNDARY.finditer(text):
             end = match.end()
             if match.group(0)[0] == "." and _is_abbreviation(text[: match.start()]):
                 continue

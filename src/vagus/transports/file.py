@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,7 @@ async def run_conversation(
     services: Services,
     config: AgentConfig,
     realtime_when_busy: bool = True,
+    on_session: Callable[[VoiceSession], None] | None = None,
 ) -> ConversationResult:
     """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track."""
     if audio.ndim != 1:
@@ -103,6 +105,8 @@ async def run_conversation(
     pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
     clock = ManualClock()
     session = VoiceSession(services, config, output_rate=sample_rate, clock=clock)
+    if on_session is not None:
+        on_session(session)
     events: list[dict[str, Any]] = []
     session.bus.subscribe(lambda e: events.append(e.to_dict()) if isinstance(e, Event) else None)
 
@@ -160,6 +164,16 @@ async def run_conversation(
     )
 
 
+def load_user_track(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read and check a user track before any model is loaded, so bad input fails fast."""
+    audio, rate = read_audio(path)
+    if audio.size == 0:
+        raise AudioFileError(f"{path}: contains no audio samples")
+    if not np.isfinite(audio).all():
+        raise AudioFileError(f"{path}: contains NaN or infinite samples")
+    return audio, rate
+
+
 async def talk_file(
     input_path: str | Path,
     output_path: str | Path,
@@ -167,9 +181,7 @@ async def talk_file(
     config: AgentConfig,
     transcript_path: str | Path | None = None,
 ) -> ConversationResult:
-    audio, rate = read_audio(input_path)
-    if audio.size == 0:
-        raise AudioFileError(f"{input_path}: contains no audio samples")
+    audio, rate = load_user_track(input_path)
     result = await run_conversation(audio, rate, services, config)
     write_wav(output_path, result.output, rate)
     if transcript_path is not None:

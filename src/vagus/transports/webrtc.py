@@ -137,7 +137,7 @@ class WebRTCPeer:
             while True:
                 try:
                     frame = await asyncio.wait_for(track.recv(), timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     # Browsers send audio continuously, silence included: a peer that sends nothing
                     # for this long has gone (closed tab, lost network) even if ICE has not noticed.
                     log.info("session %s: no audio for %.0f s", self.session.id, timeout)

@@ -81,7 +81,8 @@ class SilenceEndpointer:
         return None
 
     def _decide(self, speech_end: float, now: float, reason: str) -> TurnDecision:
-        decision = TurnDecision(self._speech_start or speech_end, speech_end, now, reason)
+        start = self._speech_start if self._speech_start is not None else speech_end
+        decision = TurnDecision(start, speech_end, now, reason)
         self.reset()
         return decision
 

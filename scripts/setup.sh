@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up Vagus on a fresh machine: a virtual environment in .venv with the offline models.
+#   bash scripts/setup.sh          # to run the agent
+#   bash scripts/setup.sh --test   # also the test tools and Debian's chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Vagus needs Python 3.11 or newer")'
+
+extras="local"
+if [ "${1:-}" = "--test" ]; then extras="local,test"; fi
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[${extras}]"
+# The silero-vad wheel carries the VAD's ONNX model but declares torch as a dependency; Vagus reads
+# only the model file (with onnxruntime), so the wheel is installed without its dependencies.
+.venv/bin/python -m pip install -q --no-deps "silero-vad==6.2.3"
+
+if [ "${1:-}" = "--test" ]; then
+  need=()
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v ip >/dev/null || need+=(iproute2)
+  command -v unshare >/dev/null || need+=(util-linux)
+  if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -q >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+    else
+      echo "browser tests need: ${need[*]} (install them with apt-get as root)" >&2
+    fi
+  fi
+fi
+echo "Vagus is set up in .venv"

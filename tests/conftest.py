@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vagus.audio.wav import read_audio
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict:
+    return json.loads((FIXTURES / "manifest.json").read_text())
+
+
+def load_fixture(name: str) -> tuple[np.ndarray, int]:
+    return read_audio(FIXTURES / f"{name}.wav")
+
+
+@pytest.fixture(scope="session")
+def offline_config():
+    from vagus.config import load_config
+
+    return load_config(None, env={})
+
+
+@pytest.fixture(scope="session")
+def services(offline_config):
+    """The real offline providers, loaded once for the whole test run (as a server would)."""
+    from vagus.agent.services import build_services
+
+    return build_services(offline_config)
+
+
+@pytest.fixture(scope="session")
+def silero():
+    from vagus.senses.silero import SileroModel
+
+    return SileroModel()

@@ -1,0 +1,73 @@
+"""End to end: a real headless Chromium talks to the server over WebRTC, in a loopback-only netns."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+HERE = Path(__file__).parent
+REQUIRED = os.environ.get("CI") == "true" or os.environ.get("VAGUS_REQUIRE_BROWSER") == "1"
+
+
+def _missing() -> str | None:
+    if not Path("/usr/bin/chromium").exists():
+        return "Debian chromium is not installed (scripts/setup.sh --test installs it)"
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "unshare/ip are needed for the loopback-only network namespace"
+    if os.geteuid() != 0:
+        return "creating a network namespace needs root"
+    return None
+
+
+def run_browser(mic: Path, query: str, mode: str) -> dict:
+    reason = _missing()
+    if reason:
+        if REQUIRED:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    script = f"ip link set lo up && exec {sys.executable} {HERE / 'browser_session.py'} {mic} '{query}' 60 {mode}"
+    proc = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True, text=True, timeout=240)
+    reports = [line for line in proc.stdout.splitlines() if line.startswith("REPORT ")]
+    assert proc.returncode == 0 and reports, proc.stderr[-3000:]
+    return json.loads(reports[-1][len("REPORT ") :])
+
+
+@pytest.fixture(scope="module")
+def mic_wav(tmp_path_factory, fixtures_dir) -> Path:
+    """The user's question with a second of lead-in (the fake mic starts at getUserMedia), 16-bit PCM."""
+    audio, rate = sf.read(fixtures_dir / "two_questions.wav", dtype="int16")
+    padded = np.concatenate([np.zeros(rate, np.int16), audio[: int(4.0 * rate)], np.zeros(2 * rate, np.int16)])
+    path = tmp_path_factory.mktemp("mic") / "mic.wav"
+    sf.write(path, padded, rate, subtype="PCM_16")
+    return path
+
+
+def test_browser_speech_is_transcribed_and_answered_with_audio(mic_wav):
+    report = run_browser(mic_wav, "autostart=1&aec=off", "full")
+    assert report["error"] is None and report["state"] == "connected", report
+    events = report["events"]
+    finals = [e["text"] for e in events if e["type"] == "transcript_final"]
+    assert finals and ("7" in finals[0] or "seven" in finals[0].lower()), finals
+    assert any("42" in e["text"] for e in events if e["type"] == "agent_sentence")
+    latency = [e for e in events if e["type"] == "turn_latency"]
+    assert latency and latency[0]["response_ms"] > 0
+    assert report["audio"]["totalAudioEnergy"] > 0.01  # the agent's voice reached the browser
+    assert "42" in report["transcript"]  # and the page shows the conversation
+    assert report["sessions_after_close"] == 0  # the server noticed the peer leaving
+
+
+def test_client_vanishing_mid_answer_leaves_the_server_healthy(mic_wav):
+    report = run_browser(mic_wav, "autostart=1&aec=off", "vanish")
+    assert any(e["type"] == "agent_speech_started" for e in report["events"]), report["events"]
+    assert report["sessions_after_close"] == 0
+    assert report["health_after"] == {"status": "ok", "sessions": 0}

@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from vagus.audio import (
+    AudioFileError,
+    FrameSplitter,
+    StreamResampler,
+    float_to_int16,
+    int16_to_float,
+    read_audio,
+    resample,
+    rms_dbfs,
+    to_mono,
+    write_wav,
+)
+
+
+def tone(freq: float, rate: int, seconds: float = 0.5) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def dominant_frequency(x: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / rate)[np.argmax(spectrum)])
+
+
+def test_int16_round_trip_and_clipping():
+    x = np.array([0.0, 0.5, -0.5, 1.5, -1.5], dtype=np.float32)
+    y = float_to_int16(x)
+    assert y.dtype == np.int16
+    assert list(y[3:]) == [32767, -32768]  # clipped, not wrapped
+    assert np.allclose(int16_to_float(y)[:3], x[:3], atol=1e-4)
+
+
+def test_to_mono_averages_channels_and_rejects_3d():
+    stereo = np.stack([np.ones(4), -np.ones(4) * 0.5], axis=1).astype(np.float32)
+    assert np.allclose(to_mono(stereo), 0.25)
+    with pytest.raises(ValueError):
+        to_mono(np.zeros((2, 2, 2)))
+
+
+def test_rms_dbfs():
+    assert rms_dbfs(np.zeros(10, dtype=np.float32)) == -120.0
+    assert abs(rms_dbfs(np.ones(100, dtype=np.float32) * 0.5) - (-6.02)) < 0.05
+
+
+def test_frame_splitter_exact_frames_across_odd_blocks():
+    splitter = FrameSplitter(512)
+    data = np.arange(2000, dtype=np.float32)
+    out = []
+    for start in range(0, 2000, 320):
+        out += splitter.push(data[start : start + 320])
+    assert len(out) == 3 and splitter.pending == 2000 - 3 * 512
+    assert np.array_equal(np.concatenate(out), data[: 3 * 512])
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"), [(8000, 16000), (16000, 48000), (48000, 16000), (24000, 16000), (22050, 48000)]
+)
+def test_resample_keeps_pitch_and_duration(src, dst):
+    x = tone(440, src)
+    y = resample(x, src, dst)
+    assert abs(len(y) - len(x) * dst / src) <= 2
+    assert abs(dominant_frequency(y, dst) - 440) < 5
+
+
+def test_stream_resampler_matches_one_shot():
+    x = tone(300, 48000, 1.0)
+    stream = StreamResampler(48000, 16000)
+    parts = [stream.process(x[i : i + 960]) for i in range(0, len(x), 960)]
+    parts.append(stream.process(np.zeros(0, dtype=np.float32), last=True))
+    y = np.concatenate(parts)
+    ref = resample(x, 48000, 16000)
+    assert abs(len(y) - len(ref)) <= 2
+    n = min(len(y), len(ref)) - 200
+    assert np.max(np.abs(y[200:n] - ref[200:n])) < 0.02
+
+
+def test_resample_rejects_bad_rates():
+    with pytest.raises(ValueError):
+        resample(np.zeros(10, dtype=np.float32), 0, 16000)
+
+
+def test_wav_round_trip(tmp_path):
+    x = tone(500, 16000)
+    write_wav(tmp_path / "a.wav", x, 16000)
+    y, rate = read_audio(tmp_path / "a.wav")
+    assert rate == 16000 and np.allclose(x, y, atol=1e-3)
+
+
+def test_read_stereo_float_and_24bit(tmp_path):
+    x = tone(500, 48000)
+    sf.write(tmp_path / "f.wav", np.stack([x, x], axis=1), 48000, subtype="FLOAT")
+    sf.write(tmp_path / "p24.wav", x, 44100, subtype="PCM_24")
+    y, rate = read_audio(tmp_path / "f.wav")
+    assert rate == 48000 and y.ndim == 1 and np.allclose(x, y, atol=1e-6)
+    assert read_audio(tmp_path / "p24.wav")[1] == 44100
+
+
+def test_read_audio_errors_are_clear(tmp_path):
+    with pytest.raises(AudioFileError, match="no such file"):
+        read_audio(tmp_path / "missing.wav")
+    with pytest.raises(AudioFileError, match="directory"):
+        read_audio(tmp_path)
+    bogus = tmp_path / "not.wav"
+    bogus.write_text("this is not audio at all")
+    with pytest.raises(AudioFileError, match="not a readable audio file"):
+        read_audio(bogus)
+    truncated = tmp_path / "trunc.wav"
+    truncated.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    with pytest.raises(AudioFileError):
+        read_audio(truncated)

@@ -1,0 +1,46 @@
+import pytest
+
+from vagus.config import ConfigError, load_config
+
+
+def test_defaults_are_offline():
+    config = load_config(None, env={})
+    assert (config.stt.provider, config.llm.provider, config.tts.provider) == ("whisper", "offline", "piper")
+
+
+def test_yaml_and_json_files(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: Ada\nturns:\n  silence_ms: 700\nvad:\n  start_threshold: 0.6\n")
+    config = load_config(tmp_path / "a.yaml", env={})
+    assert config.name == "Ada" and config.turns.silence_ms == 700 and config.vad.start_threshold == 0.6
+    (tmp_path / "b.json").write_text('{"llm": {"provider": "openai", "base_url": "http://127.0.0.1:1/v1"}}')
+    assert load_config(tmp_path / "b.json", env={}).llm.base_url == "http://127.0.0.1:1/v1"
+
+
+def test_environment_points_the_llm_at_an_endpoint():
+    env = {"VAGUS_LLM_BASE_URL": "http://localhost:11434/v1", "VAGUS_LLM_MODEL": "llama3.2", "OPENAI_API_KEY": "k"}
+    config = load_config(None, env=env)
+    assert config.llm.provider == "openai" and config.llm.model == "llama3.2" and config.llm.api_key == "k"
+    assert config.stt.provider == "whisper"  # untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("vad:\n  start_threshold: 0.3\n  stop_threshold: 0.5\n", "stop_threshold"),
+        ("llm:\n  provider: openai\n", "base_url"),
+        ("turns:\n  silence_ms: -5\n", "silence_ms"),
+        ("unknown_key: 1\n", "unknown_key"),
+        ("- a list\n", "mapping"),
+        ("a: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_configs_explain_themselves(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, env={})
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "nope.yaml", env={})

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from tests.fake_openai import FakeOpenAI, free_port
+from vagus.services.errors import ProviderError
+from vagus.services.llm.openai_compat import OpenAICompatibleLLM
+from vagus.services.stt.openai_compat import OpenAICompatibleSTT
+from vagus.services.tts.openai_compat import OpenAICompatibleTTS
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+async def test_llm_streams_deltas_and_sends_model_and_key():
+    fake = FakeOpenAI()
+    async with fake.serve() as url:
+        llm = OpenAICompatibleLLM(url, "tiny-model", api_key="sk-test", max_tokens=50)
+        deltas = [d async for d in llm.stream(MESSAGES)]
+        await llm.close()
+    assert deltas == ["Hello", " there.", " How can", " I help?"]
+    request = fake.requests[0]
+    assert request["auth"] == "Bearer sk-test"
+    assert request["body"]["model"] == "tiny-model" and request["body"]["stream"] is True
+    assert request["body"]["max_tokens"] == 50 and request["body"]["messages"] == MESSAGES
+
+
+@pytest.mark.parametrize(("status", "kind"), [(401, "auth"), (400, "bad_request"), (500, "server"), (503, "server")])
+async def test_llm_maps_http_errors(status, kind):
+    fake = FakeOpenAI()
+    fake.chat_status = status
+    async with fake.serve() as url:
+        llm = OpenAICompatibleLLM(url, "m")
+        with pytest.raises(ProviderError) as err:
+            [d async for d in llm.stream(MESSAGES)]
+        await llm.close()
+    assert err.value.kind == kind and str(status) in str(err.value)
+
+
+async def test_llm_unreachable_endpoint_gives_a_clear_connection_error():
+    llm = OpenAICompatibleLLM(f"http://127.0.0.1:{free_port()}/v1", "m", connect_timeout_s=2)
+    with pytest.raises(ProviderError) as err:
+        [d async for d in llm.stream(MESSAGES)]
+    await llm.close()
+    assert err.value.kind == "connection" and err.value.retryable
+    assert "cannot reach the LLM endpoint" in str(err.value)
+
+
+async def test_llm_malformed_stream_is_a_server_error():
+    fake = FakeOpenAI()
+    fake.malformed = True
+    async with fake.serve() as url:
+        llm = OpenAICompatibleLLM(url, "m")
+        with pytest.raises(ProviderError, match="malformed"):
+            [d async for d in llm.stream(MESSAGES)]
+        await llm.close()
+
+
+def test_llm_rejects_a_url_without_scheme():
+    with pytest.raises(ValueError):
+        OpenAICompatibleLLM("localhost:11434/v1", "m")
+
+
+async def test_stt_posts_a_wav_and_returns_text():
+    fake = FakeOpenAI()
+    async with fake.serve() as url:
+        stt = OpenAICompatibleSTT(url, "whisper-1")
+        transcript = await stt.transcribe(np.zeros(48000, dtype=np.float32), 48000)
+        await stt.close()
+    assert transcript.text == "hello from the fake"
+    assert fake.requests[0]["model"] == "whisper-1" and fake.requests[0]["bytes"] > 32000
+
+
+async def test_tts_streams_pcm_even_when_split_mid_sample():
+    fake = FakeOpenAI()
+    async with fake.serve() as url:
+        tts = OpenAICompatibleTTS(url, "tts-1", "alloy")
+        blocks = [b async for b in tts.stream("Hello.")]
+        await tts.close()
+    audio = np.concatenate(blocks)
+    assert tts.sample_rate == 24000 and len(audio) == 2400
+    expected = (np.sin(np.arange(2400) / 5) * 8000).astype(np.int16) / 32768
+    assert np.allclose(audio, expected, atol=1e-4)
+    assert fake.requests[0]["body"]["response_format"] == "pcm"

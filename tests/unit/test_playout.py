@@ -1,0 +1,61 @@
+import numpy as np
+
+from vagus.turns.playout import Playout
+
+
+def make():
+    events = []
+    playout = Playout(
+        1000, on_started=lambda t: events.append(("start", t)), on_finished=lambda t, i: events.append(("stop", t, i))
+    )
+    return playout, events
+
+
+def test_silence_when_nothing_queued():
+    playout, events = make()
+    out = playout.pull(20)
+    assert out.shape == (20,) and not out.any() and events == []
+
+
+def test_plays_in_order_across_block_edges_and_reports_start_and_finish():
+    playout, events = make()
+    playout.begin(7)
+    s0 = playout.add_sentence("one two")
+    playout.enqueue(s0, np.full(30, 0.1, np.float32))
+    playout.enqueue(s0, np.full(30, 0.2, np.float32))
+    playout.sentence_done(s0)
+    playout.close()
+    a = playout.pull(40)
+    assert events == [("start", 7)]
+    assert np.allclose(a[:30], 0.1) and np.allclose(a[30:], 0.2)
+    b = playout.pull(40)
+    assert np.allclose(b[:20], 0.2) and not b[20:].any()
+    assert events[-1] == ("stop", 7, False)
+    assert playout.heard_text() == "one two"
+
+
+def test_interrupt_silences_the_next_frame_and_reports_what_was_heard():
+    playout, events = make()
+    playout.begin(1)
+    first = playout.add_sentence("The first sentence is here.")
+    playout.enqueue(first, np.ones(100, np.float32))
+    playout.sentence_done(first)
+    second = playout.add_sentence("And then a second one with eight words.")
+    playout.enqueue(second, np.ones(400, np.float32))
+    playout.sentence_done(second)
+    playout.pull(100)
+    playout.pull(200)  # half of the second sentence
+    heard = playout.interrupt()
+    assert heard == "The first sentence is here. And then a second"
+    assert not playout.pull(20).any()
+    assert events[-1] == ("stop", 1, True)
+    assert not playout.active and not playout.speaking
+
+
+def test_enqueue_after_interrupt_is_ignored():
+    playout, _ = make()
+    playout.begin(1)
+    s = playout.add_sentence("hello")
+    playout.interrupt()
+    playout.enqueue(s, np.ones(10, np.float32))
+    assert not playout.pull(10).any()
