@@ -45,7 +45,7 @@ def conversation() -> tuple[np.ndarray, int]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def measure(services: Services, config, rounds: int) -> list[dict]:  # type: ignore[no-untyped-def]
