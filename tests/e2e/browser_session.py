@@ -43,6 +43,15 @@ async def main(mic_wav: str, query: str, timeout_s: float, mode: str = "full") -
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     report: dict = {"port": port}
+    max_peers = 0
+
+    async def watch_peers() -> None:
+        nonlocal max_peers
+        while True:
+            max_peers = max(max_peers, len(gateway.peers))
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.get_running_loop().create_task(watch_peers())
     try:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(
@@ -64,33 +73,11 @@ async def main(mic_wav: str, query: str, timeout_s: float, mode: str = "full") -
                     "--disable-features=WebRtcHideLocalIpsWithMdns",
                 ],
             )
-            page = await browser.new_page()
-            console: list[str] = []
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            await page.goto(f"http://127.0.0.1:{port}/?{query}")
-            deadline = time.monotonic() + timeout_s
-            stats = None
-            events: list = []
-            while time.monotonic() < deadline:
-                await asyncio.sleep(0.5)
-                events = await page.evaluate("window.vagus.events")
-                stats = await page.evaluate("window.vagus.audioStats()")
-                state = await page.evaluate("window.vagus.state")
-                if state == "failed":
-                    break
-                if mode == "vanish" and any(e["type"] == "agent_speech_started" for e in events):
-                    break
-                spoke = any(e["type"] == "agent_speech_stopped" for e in events)
-                if spoke and stats and stats["totalAudioEnergy"] > 0:
-                    break
-            report.update(
-                state=await page.evaluate("window.vagus.state"),
-                error=await page.evaluate("window.vagus.error"),
-                events=events,
-                audio=stats,
-                transcript=await page.inner_text("#transcript"),
-                console=console[-20:],
-            )
+            pages = 2 if mode == "full" else 1  # two people talking to the server at once
+            results = await asyncio.gather(*(converse(browser, port, query, timeout_s, mode) for _ in range(pages)))
+            report.update(results[0])
+            report["pages"] = results
+            report["concurrent_sessions_seen"] = max_peers
             await browser.close()
         # The browser has gone: the server must notice and end the session by itself.
         for _ in range(100):
@@ -103,8 +90,44 @@ async def main(mic_wav: str, query: str, timeout_s: float, mode: str = "full") -
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/health") as response:
             report["health_after"] = await response.json()
     finally:
+        watcher.cancel()
         await runner.cleanup()
     return report
+
+
+async def converse(browser, port: int, query: str, timeout_s: float, mode: str) -> dict:  # type: ignore[no-untyped-def]
+    """One page: connect, speak (the fake mic), wait for the answer (or vanish once it starts)."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    await page.goto(f"http://127.0.0.1:{port}/?{query}")
+    deadline = time.monotonic() + timeout_s
+    stats = None
+    events: list = []
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        events = await page.evaluate("window.vagus.events")
+        stats = await page.evaluate("window.vagus.audioStats()")
+        state = await page.evaluate("window.vagus.state")
+        if state == "failed":
+            break
+        if mode == "vanish" and any(e["type"] == "agent_speech_started" for e in events):
+            break
+        spoke = any(e["type"] == "agent_speech_stopped" for e in events)
+        if spoke and stats and stats["totalAudioEnergy"] > 0:
+            break
+    result = {
+        "state": await page.evaluate("window.vagus.state"),
+        "error": await page.evaluate("window.vagus.error"),
+        "session_id": await page.evaluate("window.vagus.sessionId"),
+        "events": events,
+        "audio": stats,
+        "transcript": await page.inner_text("#transcript"),
+        "console": console[-20:],
+    }
+    await context.close()
+    return result
 
 
 if __name__ == "__main__":

@@ -63,7 +63,13 @@ def test_browser_speech_is_transcribed_and_answered_with_audio(mic_wav):
     assert latency and latency[0]["response_ms"] > 0
     assert report["audio"]["totalAudioEnergy"] > 0.01  # the agent's voice reached the browser
     assert "42" in report["transcript"]  # and the page shows the conversation
-    assert report["sessions_after_close"] == 0  # the server noticed the peer leaving
+    assert report["sessions_after_close"] == 0  # the server noticed the peers leaving
+    # two browsers at once: two sessions, each heard and answered
+    assert report["concurrent_sessions_seen"] == 2
+    assert len({page["session_id"] for page in report["pages"]}) == 2
+    for page in report["pages"]:
+        assert any("42" in e.get("text", "") for e in page["events"] if e["type"] == "agent_sentence")
+        assert page["audio"]["totalAudioEnergy"] > 0.01
 
 
 def test_client_vanishing_mid_answer_leaves_the_server_healthy(mic_wav):

