@@ -12,6 +12,7 @@ from vagus.services.errors import ProviderError, kind_for_status
 
 class HttpProvider:
     name = "http"
+    what = "the endpoint"
 
     def __init__(
         self, base_url: str, api_key: str | None, connect_timeout_s: float = 5.0, read_timeout_s: float = 30.0
@@ -58,5 +59,5 @@ class HttpProvider:
             raise ProviderError(
                 self.name,
                 "connection",
-                f"cannot reach {self.base_url} ({exc}); is the server running and the URL right?",
+                f"cannot reach {self.what} {self.base_url} ({exc}); is the server running and the URL right?",
             ) from None

@@ -13,12 +13,14 @@ from typing import Any
 
 import aiohttp
 
-from vagus.services.errors import ProviderError, kind_for_status
+from vagus.services.errors import ProviderError
+from vagus.services.http import HttpProvider
 from vagus.services.llm.base import Message
 
 
-class OpenAICompatibleLLM:
+class OpenAICompatibleLLM(HttpProvider):
     name = "openai-compatible"
+    what = "the LLM endpoint"
 
     def __init__(
         self,
@@ -31,32 +33,13 @@ class OpenAICompatibleLLM:
         read_timeout_s: float = 30.0,
         extra_body: dict[str, Any] | None = None,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"llm.base_url must start with http:// or https://, got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, api_key, connect_timeout_s, read_timeout_s)
         self.model = model
-        self.api_key = api_key
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.extra_body = extra_body or {}
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout_s, sock_connect=connect_timeout_s, sock_read=read_timeout_s
-        )
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        # One connection pool per adapter, reused across turns: keep-alive saves a TCP (and TLS)
-        # handshake on every answer.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
     async def stream(self, messages: list[Message]) -> AsyncIterator[str]:
-        url = f"{self.base_url}/chat/completions"
         body = {
             "model": self.model,
             "messages": messages,
@@ -65,32 +48,12 @@ class OpenAICompatibleLLM:
             "max_tokens": self.max_tokens,
             **self.extra_body,
         }
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        try:
-            async with self._client().post(url, json=body, headers=headers) as response:
-                if response.status != 200:
-                    detail = (await response.text())[:300]
-                    raise ProviderError(
-                        self.name, kind_for_status(response.status), f"{url} answered {response.status}: {detail}"
-                    )
-                async for delta in _read_sse_deltas(response):
-                    yield delta
-        except ProviderError:
-            raise
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ProviderError(self.name, "timeout", f"no answer from {url} in time") from None
-        except aiohttp.ClientConnectionError as exc:
-            raise ProviderError(
-                self.name,
-                "connection",
-                f"cannot reach the LLM endpoint {self.base_url} ({exc}); is the server running? "
-                "Check llm.base_url or VAGUS_LLM_BASE_URL",
-            ) from None
+        async with self.post("/chat/completions", json=body, headers={"Accept": "text/event-stream"}) as response:
+            async for delta in _read_sse_deltas(response, self.name):
+                yield delta
 
 
-async def _read_sse_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
+async def _read_sse_deltas(response: aiohttp.ClientResponse, provider: str) -> AsyncIterator[str]:
     """Parse `data: {...}` lines of an OpenAI streaming response into content deltas."""
     buffer = b""
     async for block in response.content.iter_any():
@@ -106,11 +69,9 @@ async def _read_sse_deltas(response: aiohttp.ClientResponse) -> AsyncIterator[st
             try:
                 chunk = json.loads(payload)
             except json.JSONDecodeError:
-                raise ProviderError(
-                    "openai-compatible", "server", f"malformed stream chunk: {payload[:120]!r}"
-                ) from None
+                raise ProviderError(provider, "server", f"malformed stream chunk: {payload[:120]!r}") from None
             if "error" in chunk:
-                raise ProviderError("openai-compatible", "server", str(chunk["error"])[:300])
+                raise ProviderError(provider, "server", str(chunk["error"])[:300])
             for choice in chunk.get("choices") or ():
                 content = (choice.get("delta") or {}).get("content")
                 if content:
