@@ -17,6 +17,8 @@ if [ "${1:-}" = "--test" ]; then extras="local,test"; fi
 # The silero-vad wheel carries the VAD's ONNX model but declares torch as a dependency; Vagus reads
 # only the model file (with onnxruntime), so the wheel is installed without its dependencies.
 .venv/bin/python -m pip install -q --no-deps "silero-vad==6.2.3"
+# RNNoise: only the wheel's librnnoise.so is used (its Python layer pulls in plotting libraries).
+.venv/bin/python -m pip install -q --no-deps "pyrnnoise>=0.4.5"
 
 if [ "${1:-}" = "--test" ]; then
   need=()

@@ -37,12 +37,43 @@ class VadConfig(_Section):
         return self
 
 
+class EchoConfig(_Section):
+    enabled: bool = Field(True, description="server-side echo cancellation with the agent's audio as reference")
+    engine: Literal["aec3", "speex"] = "aec3"
+    speex_filter_ms: float = Field(200, ge=20, le=1000, description="speex: echo tail the adaptive filter spans")
+
+
+class DenoiseConfig(_Section):
+    # Off by default: measured, Silero alone ignores stationary noise, while a suppressor costs
+    # 0.05–1.6 ms per 10 ms and delays barge-in by ~100 ms (docs/senses.md).
+    enabled: bool = False
+    engine: Literal["rnnoise", "dfn3", "apm"] = "rnnoise"
+    attenuation_limit_db: float = Field(30, ge=0, le=100, description="dfn3: most it may attenuate")
+
+
+class GainConfig(_Section):
+    # Off by default: after echo cancellation, AGC also lifts the residual echo (a false barge-in
+    # was measured with it on); turn it on for quiet or distant talkers.
+    enabled: bool = False
+
+
+class SensesConfig(_Section):
+    """The ear's front end; each stage can be switched per agent."""
+
+    echo: EchoConfig = EchoConfig()
+    denoise: DenoiseConfig = DenoiseConfig()
+    gain: GainConfig = GainConfig()
+
+
 class TurnConfig(_Section):
     silence_ms: float = Field(500, gt=0, le=10000, description="silence after speech that ends the user's turn")
     min_utterance_ms: float = Field(150, ge=0, le=5000, description="shorter speech is ignored as noise")
     max_utterance_s: float = Field(30, gt=1, le=300)
     preroll_ms: float = Field(300, ge=0, le=2000, description="audio kept before the detected speech start")
     barge_in: bool = Field(True, description="the user's speech stops the agent")
+    barge_in_min_speech_ms: float = Field(
+        128, ge=0, le=2000, description="speech must last this long (from its onset) to stop the agent"
+    )
 
 
 class SttConfig(_Section):
@@ -87,6 +118,7 @@ class AgentConfig(_Section):
     name: str = "Vagus"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     context_tokens: int = Field(3000, ge=50, le=1_000_000)
+    senses: SensesConfig = SensesConfig()
     vad: VadConfig = VadConfig()
     turns: TurnConfig = TurnConfig()
     stt: SttConfig = SttConfig()

@@ -72,6 +72,16 @@ def test_browser_speech_is_transcribed_and_answered_with_audio(mic_wav):
         assert page["audio"]["totalAudioEnergy"] > 0.01
 
 
+def test_server_side_echo_cancellation_path(mic_wav):
+    report = run_browser(mic_wav, "autostart=1&aec=server", "single")
+    events = report["events"]
+    senses = [e for e in events if e["type"] == "senses"]
+    assert senses and senses[-1]["stages"] == ["aec3"] and senses[-1]["cost_us"]["aec3"] > 0
+    finals = [e["text"] for e in events if e["type"] == "transcript_final"]
+    assert finals and ("7" in finals[0] or "seven" in finals[0].lower()), finals
+    assert report["audio"]["totalAudioEnergy"] > 0.01
+
+
 def test_client_vanishing_mid_answer_leaves_the_server_healthy(mic_wav):
     report = run_browser(mic_wav, "autostart=1&aec=off", "vanish")
     assert any(e["type"] == "agent_speech_started" for e in report["events"]), report["events"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vagus.agent.services import Services
+from vagus.audio.resample import StreamResampler
 from vagus.brain.context import Conversation
 from vagus.brain.speaker import SpeakTimings, speak_answer
 from vagus.config import AgentConfig
@@ -27,6 +28,7 @@ from vagus.core.events import (
     AgentSpeechStopped,
     ErrorEvent,
     Interruption,
+    SensesReport,
     SessionEnded,
     SessionStarted,
     TranscriptFinal,
@@ -40,6 +42,7 @@ from vagus.core.frames import AudioFrame
 from vagus.core.processor import ProcessorChain
 from vagus.core.session import Session
 from vagus.logs import log_session_events
+from vagus.senses.front_end import build_front_end
 from vagus.senses.vad import VadSettings, VadTransition, VoiceActivityDetector
 from vagus.services.errors import ProviderError
 from vagus.turns.endpointing import SilenceEndpointer, TurnDecision
@@ -49,6 +52,9 @@ from vagus.turns.utterance import UtteranceRecorder
 log = logging.getLogger("vagus.agent")
 
 INPUT_RATE = 16000
+SENSES_REPORT_S = 5.0
+SETTLING_FACTOR = 3.0
+"""While the echo canceller is still converging, a barge-in needs this many times the usual speech."""
 APOLOGY = "Sorry, I can't reach my language model right now."
 
 
@@ -80,6 +86,22 @@ class VoiceSession(Session):
         self.config = config
         self.output_rate = output_rate
         self.front_end = ProcessorChain()
+        sc = config.senses
+        self.senses = build_front_end(
+            sc.echo.engine if sc.echo.enabled else None,
+            sc.denoise.engine if sc.denoise.enabled else None,
+            sc.gain.enabled,
+            sc.echo.speex_filter_ms,
+            sc.denoise.attenuation_limit_db,
+        )
+        self._reference_resampler: StreamResampler | None = None
+        if self.senses is not None:
+            self.front_end.stages.append(self.senses)
+            if self.senses.reference is not None:
+                self._reference_resampler = StreamResampler(output_rate, INPUT_RATE)
+        self._next_report = SENSES_REPORT_S
+        self._barge_candidate: float | None = None
+        self._barge_min_s = config.turns.barge_in_min_speech_ms / 1000.0
         v, tc = config.vad, config.turns
         self.vad = VoiceActivityDetector(
             services.vad, VadSettings(v.start_threshold, v.stop_threshold, v.min_speech_ms, v.min_silence_ms)
@@ -106,20 +128,33 @@ class VoiceSession(Session):
             frame = self.front_end.process(AudioFrame(pcm, INPUT_RATE, t))
             if frame is None:
                 return
-            pcm = frame.pcm
+            pcm, t = frame.pcm, frame.t
         self.recorder.push(pcm, t)
         for transition in self.vad.process(pcm, t):
             if transition.speaking:
                 self._speech_started(transition)
             else:
                 self._speech_stopped(transition)
+        if self._barge_candidate is not None:
+            self._check_barge_in(t + len(pcm) / INPUT_RATE)
+        if t >= self._next_report:
+            self._report_senses(t)
         decision = self.endpointer.check(t + len(pcm) / INPUT_RATE)
         if decision is not None:
             self._turn_ended(decision)
 
     def pull_audio(self, n: int) -> np.ndarray:
         """The agent's next `n` output samples at `output_rate` (silence when it has nothing to say)."""
-        return self.playout.pull(n)
+        out = self.playout.pull(n)
+        if self._reference_resampler is not None:
+            self.senses.push_reference(self._reference_resampler.process(out))  # type: ignore[union-attr]
+        return out
+
+    def _report_senses(self, t: float) -> None:
+        self._next_report = t + SENSES_REPORT_S
+        fe = self.senses
+        if fe is not None:
+            self.bus.publish(SensesReport(t, fe.names, fe.stats.cost_us_per_block(), fe.delay_ms()))
 
     @property
     def responding(self) -> bool:
@@ -136,7 +171,8 @@ class VoiceSession(Session):
         if not self.config.turns.barge_in:
             return
         if self.playout.speaking:
-            self._interrupt(tr.decided)
+            self._barge_candidate = tr.at
+            self._check_barge_in(tr.decided)
         elif self._response is not None and self._pending_audio is not None:
             # The user went on talking before the answer started: the pending answer is dropped and
             # its audio is heard again together with what follows, as one turn.
@@ -163,6 +199,21 @@ class VoiceSession(Session):
         self._pending_audio = (audio, speech_start)
         self._current = turn
         self._response = self.spawn(self._respond(turn, audio), f"turn-{turn.number}")
+
+    def _check_barge_in(self, now: float) -> None:
+        """Speech over the agent interrupts once it has lasted `barge_in_min_speech_ms`; a blip that
+        stops before that (a residue of echo, a click) does not."""
+        onset = self._barge_candidate
+        if onset is None:
+            return
+        needed = self._barge_min_s
+        if self.senses is not None and getattr(self.senses.echo, "settling", False):
+            needed *= SETTLING_FACTOR
+        if not self.vad.speaking or not self.playout.speaking:
+            self._barge_candidate = None
+        elif now - onset >= needed:
+            self._barge_candidate = None
+            self._interrupt(now)
 
     def _interrupt(self, at: float) -> None:
         turn = self.playout.turn

@@ -119,6 +119,16 @@ class TurnLatency(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SensesReport(Event):
+    """The front end's stages, their cost per 10 ms block (µs) and the echo delay it found."""
+
+    type: ClassVar[str] = "senses"
+    stages: list[str] = field(default_factory=list)
+    cost_us: dict[str, float] = field(default_factory=dict)
+    echo_delay_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent(Event):
     type: ClassVar[str] = "error"
     stage: str

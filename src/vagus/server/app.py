@@ -79,9 +79,15 @@ async def offer(request: web.Request) -> web.Response:
         return _error(400, "missing field 'sdp' (a string)")
     if not isinstance(kind, str):
         return _error(400, "field 'type' must be a string")
+    options = body.get("options") or {}
+    if not isinstance(options, dict):
+        return _error(400, "field 'options' must be an object")
+    echo = options.get("echo", "browser")
+    if not isinstance(echo, str):
+        return _error(400, "options.echo must be a string")
     gateway = request.app[GATEWAY_KEY]
     try:
-        answer, session_id = await gateway.accept(sdp, kind)
+        answer, session_id = await gateway.accept(sdp, kind, echo)
     except SignalingError as exc:
         return _error(400, str(exc))
     except OverflowError as exc:

@@ -24,7 +24,8 @@ import numpy as np
 
 from vagus.agent.services import Services
 from vagus.agent.session import INPUT_RATE, VoiceSession
-from vagus.audio.resample import resample
+from vagus.audio.resample import StreamResampler, resample
+from vagus.audio.room import EchoPath
 from vagus.audio.wav import AudioFileError, read_audio, write_wav
 from vagus.config import AgentConfig
 from vagus.core.clock import ManualClock
@@ -98,7 +99,9 @@ async def run_conversation(
     config: AgentConfig,
     realtime_when_busy: bool = True,
     on_session: Callable[[VoiceSession], None] | None = None,
+    echo_path: EchoPath | None = None,
 ) -> ConversationResult:
+    """`echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice."""
     """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track."""
     if audio.ndim != 1:
         raise ValueError("run_conversation needs mono audio")
@@ -120,6 +123,7 @@ async def run_conversation(
     wall_start = time.perf_counter()
     frame_index = 0
     idle_tail = 0
+    speaker = StreamResampler(sample_rate, INPUT_RATE)
     try:
         while frame_index < max_frames:
             t = frame_index * FRAME_SECONDS
@@ -136,10 +140,15 @@ async def run_conversation(
                 else:
                     idle_tail = 0
                 block = silence
+            if echo_path is not None:
+                block = block + echo_path.take(in_frame)
             session.push_audio(block, t)
             target = round((frame_index + 1) * FRAME_SECONDS * sample_rate)
-            out_blocks.append(session.pull_audio(target - out_pos).copy())
+            played = session.pull_audio(target - out_pos).copy()
+            out_blocks.append(played)
             out_pos = target
+            if echo_path is not None:
+                echo_path.feed(played if sample_rate == INPUT_RATE else speaker.process(played))
             frame_index += 1
             if realtime_when_busy and session.busy:
                 now = time.perf_counter()

@@ -30,6 +30,9 @@ from vagus.core.events import Event
 log = logging.getLogger("vagus.webrtc")
 
 OUTPUT_RATE = 48000
+ECHO_CHOICES = ("browser", "server", "off")
+"""Where echo is cancelled: in the browser (getUserMedia's canceller), on the server (AEC3 with the
+audio we sent as reference), or nowhere (headphones)."""
 FRAME_SECONDS = 0.02
 _INT16 = 1.0 / 32768.0
 
@@ -196,7 +199,15 @@ class WebRTCGateway:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    async def accept(self, sdp: str, kind: str = "offer") -> tuple[RTCSessionDescription, str]:
+    def session_config(self, echo: str) -> AgentConfig:
+        """Per-session front end: with the browser's own echo canceller (or none), ours is off."""
+        if echo not in ECHO_CHOICES:
+            raise SignalingError(f"options.echo must be one of {', '.join(ECHO_CHOICES)}, got {echo!r}")
+        config = self.config.model_copy(deep=True)
+        config.senses.echo.enabled = echo == "server"
+        return config
+
+    async def accept(self, sdp: str, kind: str = "offer", echo: str = "browser") -> tuple[RTCSessionDescription, str]:
         if kind != "offer":
             raise SignalingError(f"expected an SDP of type 'offer', got {kind!r}")
         if not sdp.lstrip().startswith("v=0"):
@@ -205,8 +216,9 @@ class WebRTCGateway:
             raise SignalingError("the offer has no audio section (m=audio)")
         if len(self.peers) >= self.max_sessions:
             raise OverflowError(f"server is at its limit of {self.max_sessions} sessions")
+        config = self.session_config(echo)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        session = VoiceSession(self.services, self.config, output_rate=OUTPUT_RATE)
+        session = VoiceSession(self.services, config, output_rate=OUTPUT_RATE)
         peer = WebRTCPeer(self, pc, session)
         self.peers[session.id] = peer
         try:

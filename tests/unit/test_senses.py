@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+
+from vagus.audio.room import EchoPath, synthetic_rir
+from vagus.core.frames import AudioFrame
+from vagus.senses.delay import DelayEstimator
+from vagus.senses.denoise import make_denoiser
+from vagus.senses.echo import Aec3Echo, make_echo_engine
+from vagus.senses.front_end import build_front_end
+from vagus.senses.reference import FarEndReference
+
+R = 16000
+
+
+def db(x):
+    return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12)
+
+
+@pytest.mark.parametrize("delay_ms", [20, 130, 320])
+def test_delay_estimator_finds_the_echo_delay(delay_ms):
+    rng = np.random.default_rng(delay_ms)
+    ref = (rng.standard_normal(R * 3) * 0.1).astype(np.float32)
+    d = int(delay_ms * R / 1000)
+    mic = (
+        np.concatenate([np.zeros(d, np.float32), ref])[: len(ref)] * 0.5
+        + rng.standard_normal(len(ref)).astype(np.float32) * 0.01
+    )
+    est = DelayEstimator(R)
+    for i in range(0, len(ref), 320):
+        est.push(mic[i : i + 320], ref[i : i + 320])
+    assert est.delay_ms == pytest.approx(delay_ms, abs=1)
+    assert est.confirmations >= 1
+
+
+def test_delay_estimator_learns_nothing_without_an_echo():
+    rng = np.random.default_rng(0)
+    est = DelayEstimator(R)
+    for _ in range(150):
+        est.push(rng.standard_normal(320).astype(np.float32) * 0.05, rng.standard_normal(320).astype(np.float32) * 0.1)
+    assert est.confirmations == 0 and est.delay_ms is None
+
+
+def test_reference_queue_lines_up_and_stays_bounded():
+    ref = FarEndReference(R, max_lag_ms=100)
+    ref.push(np.arange(320, dtype=np.float32))
+    assert np.array_equal(ref.take(160), np.arange(160))
+    assert np.array_equal(ref.take(320)[:160], np.arange(160, 320)) and ref.queued == 0
+    for _ in range(50):  # output clock running ahead of the input clock
+        ref.push(np.ones(320, np.float32))
+    assert ref.queued == 1600
+
+
+def test_echo_path_delays_and_convolves():
+    path = EchoPath(R, delay_ms=10, gain_db=-6, rir=np.array([1.0, 0.5], np.float32))
+    path.feed(np.array([1.0] + [0.0] * 319, np.float32))
+    out = path.take(320)
+    assert out[160] == pytest.approx(0.501, abs=1e-3) and out[161] == pytest.approx(0.25, abs=1e-3)
+    assert abs(np.sum(synthetic_rir() ** 2) - 1) < 1e-5
+
+
+def speechlike(seconds: float, seed: int = 0) -> np.ndarray:
+    """Amplitude-modulated harmonic noise: speech-shaped enough for the cancellers to adapt on."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(R * seconds)) / R
+    carrier = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in (150, 300, 450, 900, 1800))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
+    return (carrier * envelope * 0.05 + rng.standard_normal(len(t)) * 0.02).astype(np.float32)
+
+
+def run(engine, mic, ref):
+    return np.concatenate([engine.process(mic[i : i + 160], ref[i : i + 160]) for i in range(0, len(mic) - 159, 160)])
+
+
+def test_aec3_cancels_a_room_echo_by_more_than_25_db(fixtures_dir):
+    from vagus.audio.wav import read_audio
+
+    far = np.concatenate([read_audio(fixtures_dir / f"{n}.wav")[0] for n in ("long_question", "two_questions")])
+    path = EchoPath(R, 80, 0.0)
+    path.feed(far)
+    mic = path.take(len(far))
+    out = run(Aec3Echo(), mic, far)
+    talk = np.abs(far[3 * R : len(out)]) > 0.01  # compare where the agent is speaking
+    assert db(mic[3 * R : len(out)][talk]) - db(out[3 * R :][talk]) > 25
+
+
+def test_aec3_passes_the_user_through_when_no_echo_reaches_the_microphone():
+    far = speechlike(4, seed=1)
+    user = speechlike(4, seed=2)
+    user[: 2 * R] = 0  # the user starts after the agent has talked for 2 s (headphones: no echo)
+    engine = Aec3Echo()
+    out = run(engine, user, far)
+    assert not engine.echo_present
+    assert np.allclose(out[3 * R :], user[3 * R : len(out)], atol=1e-4)
+
+
+def test_speex_engine_reduces_echo():
+    far = speechlike(8, seed=3)
+    path = EchoPath(R, 40, 0.0)
+    path.feed(far)
+    mic = path.take(len(far))
+    out = run(make_echo_engine("speex"), mic, far)
+    assert db(mic[6 * R :]) - db(out[6 * R :]) > 6
+
+
+@pytest.mark.parametrize("name", ["rnnoise", "dfn3", "apm"])
+def test_denoisers_reduce_noise_and_keep_length(name):
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(R * 2) * 0.05).astype(np.float32)
+    denoiser = make_denoiser(name)
+    out = np.concatenate([denoiser.process(noise[i : i + 160]) for i in range(0, len(noise), 160)])
+    assert len(out) == len(noise)
+    assert db(out[R:]) < db(noise[R:]) - 6
+
+
+def test_front_end_is_off_when_every_stage_is_off_and_reports_costs():
+    assert build_front_end(None, None, False) is None
+    fe = build_front_end("aec3", "apm", True)
+    assert fe.names == ["aec3", "apm", "apm-agc"]
+    out = fe.process(AudioFrame(np.zeros(250, np.float32), R, 1.0))
+    assert out is not None and len(out.pcm) == 160 and out.t == 1.0
+    out = fe.process(AudioFrame(np.zeros(320, np.float32), R, 1.0 + 250 / R))
+    assert len(out.pcm) == 320 and out.t == pytest.approx(1.0 + 160 / R)
+    costs = fe.stats.cost_us_per_block()
+    assert set(costs) == {"aec3", "apm", "apm-agc", "total"}
+
+
+def test_unknown_engines_are_refused():
+    with pytest.raises(ValueError):
+        make_echo_engine("magic")
+    with pytest.raises(ValueError):
+        make_denoiser("magic")
