@@ -112,9 +112,8 @@ def main() -> None:
     print(f"near-end speech: {source}; agent speech: Piper, {len(far) / R:.1f} s")
 
     print("\n== Echo cancellation (agent speech through the room; user joins at 3 s for double talk)")
-    print(
-        f"  {'engine':8s} {'echo':>6s} {'delay':>6s} {'ERLE single':>12s} {'VAD on echo':>13s} {'VAD on user (DT)':>17s} {'µs/10ms':>8s}"
-    )
+    header = ("engine", "echo", "delay", "ERLE single", "VAD on echo", "VAD on user (DT)", "µs/10ms")
+    print("  " + " | ".join(header))
     for engine in ("aec3", "speex"):
         for gain_db in (0.0, -6.0):
             for delay in (60, 200):
@@ -138,9 +137,9 @@ def main() -> None:
                     [model.infer(out_dt[i : i + CHUNK], state) for i in range(0, len(out_dt) - CHUNK + 1, CHUNK)]
                 )
                 user_vad = float(np.mean(probs[active] >= 0.5))
-                print(
-                    f"  {engine:8s} {gain_db:4.0f}dB {delay:4d}ms {erle:10.1f}dB {echo_vad:5.0%} {echo_starts:3.0f}/min {user_vad:16.0%} {cost:8.1f}"
-                )
+                cells = [engine, f"{gain_db:.0f} dB", f"{delay} ms", f"{erle:.1f} dB"]
+                cells += [f"{echo_vad:.0%} ({echo_starts:.0f}/min)", f"{user_vad:.0%}", f"{cost:.1f}"]
+                print("  " + " | ".join(cells))
     raw_vad, raw_starts = vad_stats(model, far)
     print(f"  (no canceller: VAD fires on {raw_vad:.0%} of echo chunks, {raw_starts:.0f} speech starts/min)")
 
