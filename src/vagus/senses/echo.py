@@ -64,6 +64,8 @@ class Aec3Echo:
 
     def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
         self._apm.reverse(ref)
+        if self.estimator.delay_ms is not None:
+            self._apm.set_stream_delay_ms(self.estimator.delay_ms)  # a hint for AEC3's own alignment
         out = self._apm.process(mic)
         self._track_presence(mic, ref)
         return out if self.echo_present else mic
