@@ -72,18 +72,20 @@ class Aec3Echo:
 
     def _track_presence(self, mic: np.ndarray, ref: np.ndarray) -> None:
         estimator = self.estimator
-        before = (estimator.delay_samples, estimator.confidence)
+        confirmed, confidence = estimator.confirmations, estimator.confidence
         estimator.push(mic, ref)
         if float(np.dot(ref, ref)) > 1e-5 * len(ref):
             self._active_blocks += 1
             self._far_blocks += 1
-        if (
-            estimator.delay_samples,
-            estimator.confidence,
-        ) != before and estimator.confidence >= estimator.min_confidence:
-            self.echo_present = True  # a confident peak: the agent's voice is in the microphone
+        if estimator.confirmations > confirmed:
+            self.echo_present = True  # the same delay found twice: the agent's voice is in the microphone
             self._active_blocks = 0
-        elif self._active_blocks >= self._absent_after:
+        elif estimator.confidence != confidence and estimator.confidence >= estimator.min_confidence:
+            self._active_blocks = 0  # a confident peak: still evidence of an echo
+        # Declaring the echo gone takes much longer once one has been found: pauses and double talk
+        # blur the estimate for a while, and a wrong "gone" lets the raw echo through.
+        limit = self._absent_after if estimator.confirmations == 0 else self._absent_after * 4
+        if self._active_blocks >= limit:
             self.echo_present = False
 
 
