@@ -13,7 +13,7 @@ from pathlib import Path
 from vagus.audio.wav import AudioFileError
 from vagus.config import ConfigError, load_config
 from vagus.logs import setup_logging
-from vagus.senses.silero import ModelNotFoundError
+from vagus.packaged import ModelNotFoundError
 from vagus.services.errors import ProviderError
 
 log = logging.getLogger("vagus.cli")

@@ -18,8 +18,8 @@ import numpy as np
 
 from vagus.audio.pcm import FrameSplitter
 from vagus.audio.resample import StreamResampler
+from vagus.packaged import find_packaged_model
 from vagus.senses.apm import RATE, ApmBlock
-from vagus.senses.silero import find_packaged_model
 
 HI_RATE = 48000
 

@@ -13,34 +13,19 @@ One `SileroModel` serves every session of a process; each session keeps its own 
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from vagus.packaged import ModelNotFoundError, find_packaged_model
+
 SAMPLE_RATE = 16000
 CHUNK = 512
 """Samples per inference at 16 kHz (32 ms): the window the model was trained on."""
 CONTEXT = 64
 """Trailing samples of the previous chunk that the model sees in front of each new chunk."""
-
-
-class ModelNotFoundError(FileNotFoundError):
-    pass
-
-
-def find_packaged_model(package: str, relative: str, hint: str) -> Path:
-    """Locate a model file inside an installed wheel without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(f"package {package!r} is not installed: {hint}")
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / relative
-        if candidate.is_file():
-            return candidate
-    raise ModelNotFoundError(f"{relative} not found in package {package!r}: {hint}")
 
 
 def default_silero_path() -> Path:

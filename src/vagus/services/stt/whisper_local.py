@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vagus.audio.resample import resample
-from vagus.senses.silero import find_packaged_model
+from vagus.packaged import find_packaged_model
 from vagus.services.errors import ProviderError
 from vagus.services.executor import ModelWorker
 from vagus.services.stt.base import Transcript

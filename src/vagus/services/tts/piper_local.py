@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vagus.senses.silero import find_packaged_model
+from vagus.packaged import find_packaged_model
 from vagus.services.errors import ProviderError
 from vagus.services.executor import ModelWorker
 
