@@ -1,0 +1,26 @@
+"""Finding model files that ship inside installed wheels.
+
+Every offline model (VAD, STT, TTS, noise suppression) comes from a wheel; this reads the file's path
+from the package's install location without importing the package (silero-vad's import pulls torch).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+
+class ModelNotFoundError(FileNotFoundError):
+    pass
+
+
+def find_packaged_model(package: str, relative: str, hint: str) -> Path:
+    """Locate a model file inside an installed wheel without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(f"package {package!r} is not installed: {hint}")
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / relative
+        if candidate.is_file():
+            return candidate
+    raise ModelNotFoundError(f"{relative} not found in package {package!r}: {hint}")
