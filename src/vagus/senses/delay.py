@@ -25,8 +25,10 @@ class DelayEstimator:
         self.interval = int(sample_rate * interval_s)
         self.min_confidence = min_confidence
         size = self.window + self.max_lag
+        # Ring buffers written in place every block; unrolled only when an estimate is due.
         self._mic = np.zeros(size, dtype=np.float32)
         self._ref = np.zeros(size, dtype=np.float32)
+        self._pos = 0
         self._since = 0
         self._candidate: int | None = None
         self.delay_samples: int | None = None
@@ -40,17 +42,28 @@ class DelayEstimator:
 
     def push(self, mic: np.ndarray, ref: np.ndarray) -> None:
         n = len(mic)
-        self._mic = np.roll(self._mic, -n)
-        self._mic[-n:] = mic
-        self._ref = np.roll(self._ref, -n)
-        self._ref[-n:] = ref
+        size = len(self._mic)
+        pos = self._pos
+        first = min(n, size - pos)
+        self._mic[pos : pos + first] = mic[:first]
+        self._ref[pos : pos + first] = ref[:first]
+        if first < n:
+            self._mic[: n - first] = mic[first:]
+            self._ref[: n - first] = ref[first:]
+        self._pos = (pos + n) % size
         self._since += n
         if self._since >= self.interval:
             self._since = 0
             self._estimate()
 
+    def recent_reference(self, delay: int, n: int) -> np.ndarray:
+        """The `n` reference samples that end `delay` samples before the newest one."""
+        end = self._pos - delay
+        return np.take(self._ref, np.arange(end - n, end), mode="wrap")
+
     def _estimate(self) -> None:
-        ref, mic = self._ref, self._mic[-self.window :]
+        ref = np.roll(self._ref, -self._pos)
+        mic = np.roll(self._mic, -self._pos)[-self.window :]
         if float(np.mean(ref[-self.window :] ** 2)) < 1e-6 or float(np.mean(mic**2)) < 1e-8:
             return  # far end silent, or nothing at the microphone: nothing to learn
         size = 1 << int(np.ceil(np.log2(len(ref) + self.window)))

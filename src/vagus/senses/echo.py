@@ -102,16 +102,12 @@ class SpeexEcho:
         self._ptr = ctypes.POINTER(ctypes.c_int16)
         self._out = np.zeros(BLOCK, dtype=np.int16)
         self.estimator = DelayEstimator(RATE, max_delay_ms)
-        self._history = np.zeros(int(RATE * max_delay_ms / 1000) + BLOCK, dtype=np.float32)
         self._margin = int(RATE * 0.02)  # leave the filter 20 ms before the estimated delay
 
     def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        self.estimator.push(mic, ref)
-        self._history = np.roll(self._history, -BLOCK)
-        self._history[-BLOCK:] = ref
+        self.estimator.push(mic, ref)  # the estimator's reference history also serves the alignment
         delay = max(0, (self.estimator.delay_samples or 0) - self._margin)
-        end = len(self._history) - delay
-        aligned = float_to_int16(self._history[end - BLOCK : end])
+        aligned = float_to_int16(self.estimator.recent_reference(delay, BLOCK))
         near = float_to_int16(mic)
         self._lib.AecCancelEcho(
             self._handle, near.ctypes.data_as(self._ptr), aligned.ctypes.data_as(self._ptr),
