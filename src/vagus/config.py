@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -76,7 +76,21 @@ class TurnConfig(_Section):
     )
 
 
-class SttConfig(_Section):
+class _ProviderSection(_Section):
+    """A provider section: the 'openai' provider needs the endpoint's base_url."""
+
+    _kind: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> _ProviderSection:
+        if getattr(self, "provider", None) == "openai" and not getattr(self, "base_url", None):
+            kind = self._kind
+            raise ValueError(f"{kind}.provider 'openai' needs {kind}.base_url (or VAGUS_{kind.upper()}_BASE_URL)")
+        return self
+
+
+class SttConfig(_ProviderSection):
+    _kind: ClassVar[str] = "stt"
     provider: Literal["whisper", "openai"] = "whisper"
     model_path: str | None = Field(
         None, description='"tiny.en" (default), "base" (the whisper-base extra) or a CTranslate2 Whisper folder'
@@ -88,7 +102,8 @@ class SttConfig(_Section):
     api_key: str | None = None
 
 
-class LlmConfig(_Section):
+class LlmConfig(_ProviderSection):
+    _kind: ClassVar[str] = "llm"
     provider: Literal["offline", "openai"] = "offline"
     base_url: str | None = None
     model: str = "gpt-4o-mini"
@@ -97,14 +112,9 @@ class LlmConfig(_Section):
     max_tokens: int = Field(300, ge=1, le=32000)
     timeout_s: float = Field(30, gt=0, le=600)
 
-    @model_validator(mode="after")
-    def _needs_url(self) -> LlmConfig:
-        if self.provider == "openai" and not self.base_url:
-            raise ValueError("llm.provider 'openai' needs llm.base_url (or VAGUS_LLM_BASE_URL)")
-        return self
 
-
-class TtsConfig(_Section):
+class TtsConfig(_ProviderSection):
+    _kind: ClassVar[str] = "tts"
     provider: Literal["piper", "openai"] = "piper"
     model_path: str | None = None
     length_scale: float | None = Field(None, gt=0.2, lt=4)

@@ -35,8 +35,7 @@ def build_stt(config: AgentConfig) -> STT:
     if c.provider == "openai":
         from vagus.services.stt.openai_compat import OpenAICompatibleSTT
 
-        assert c.base_url, "stt.base_url is required for the openai provider"
-        return OpenAICompatibleSTT(c.base_url, c.model, c.api_key, c.language)
+        return OpenAICompatibleSTT(c.base_url or "", c.model, c.api_key, c.language)
     from vagus.services.stt.whisper_local import WhisperSTT
 
     return WhisperSTT(c.model_path, c.language, c.threads)
@@ -47,9 +46,8 @@ def build_llm(config: AgentConfig) -> LLM:
     if c.provider == "openai":
         from vagus.services.llm.openai_compat import OpenAICompatibleLLM
 
-        assert c.base_url
         return OpenAICompatibleLLM(
-            c.base_url, c.model, c.api_key, c.temperature, c.max_tokens, read_timeout_s=c.timeout_s
+            c.base_url or "", c.model, c.api_key, c.temperature, c.max_tokens, read_timeout_s=c.timeout_s
         )
     from vagus.services.llm.offline import OfflineBrain
 
@@ -61,9 +59,7 @@ def build_tts(config: AgentConfig) -> TTS:
     if c.provider == "openai":
         from vagus.services.tts.openai_compat import OpenAICompatibleTTS
 
-        if not c.base_url:
-            raise ValueError("tts.provider 'openai' needs tts.base_url")
-        return OpenAICompatibleTTS(c.base_url, c.model, c.voice, c.api_key)
+        return OpenAICompatibleTTS(c.base_url or "", c.model, c.voice, c.api_key)
     from vagus.services.tts.piper_local import PiperTTS
 
     return PiperTTS(c.model_path, c.length_scale)
