@@ -145,7 +145,11 @@ def main() -> None:
 
     print("\n== Noise suppression: SI-SDR (dB) of the user's speech, input → output")
     engines = ("rnnoise", "dfn3", "apm")
-    print(f"  {'noise':6s} {'SNR':>4s} {'input':>7s} " + " ".join(f"{e:>8s}" for e in engines))
+    # The neural engines blend towards the input as the running SNR rises (default clean_snr_db 25);
+    # "dfn3 full" is DFN3 with the blend off, for comparison.
+    variants = {e: (lambda e=e: make_denoiser(e)) for e in engines}
+    variants["dfn3 full"] = lambda: make_denoiser("dfn3", clean_snr_db=0)
+    print(f"  {'noise':6s} {'SNR':>4s} {'input':>7s} " + " ".join(f"{e:>9s}" for e in variants))
     clean = near[: 8 * R]
     costs: dict[str, float] = {}
     for kind in ("white", "pink", "brown"):
@@ -153,10 +157,10 @@ def main() -> None:
             n = noise(kind, len(clean), seed=snr) * np.sqrt(np.mean(clean**2)) * 10 ** (-snr / 20)
             noisy = clean + n
             row = []
-            for engine in engines:
-                out, costs[engine] = run_blocks(make_denoiser(engine).process, noisy)
+            for name, make in variants.items():
+                out, costs[name] = run_blocks(make().process, noisy)
                 row.append(si_sdr(align(out, clean), clean[: len(align(out, clean))]))
-            print(f"  {kind:6s} {snr:3d}dB {si_sdr(noisy, clean):6.1f} " + " ".join(f"{v:8.1f}" for v in row))
+            print(f"  {kind:6s} {snr:3d}dB {si_sdr(noisy, clean):6.1f} " + " ".join(f"{v:9.1f}" for v in row))
 
     print("\n== VAD false triggers on noise alone (chunks at p >= 0.5; speech starts per minute)")
     print(f"  {'noise':6s} {'level':>8s} {'raw':>14s} " + " ".join(f"{e:>14s}" for e in engines))

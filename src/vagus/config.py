@@ -49,6 +49,13 @@ class DenoiseConfig(_Section):
     enabled: bool = False
     engine: Literal["rnnoise", "dfn3", "apm"] = "rnnoise"
     attenuation_limit_db: float = Field(30, ge=0, le=100, description="dfn3: most it may attenuate")
+    clean_snr_db: float = Field(
+        25,
+        ge=0,
+        le=60,
+        description="rnnoise/dfn3: input SNR at which the input passes through unchanged; the output blends "
+        "towards the suppressor as the running SNR estimate falls (0: always fully suppressed)",
+    )
 
 
 class GainConfig(_Section):

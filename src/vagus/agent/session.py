@@ -93,6 +93,7 @@ class VoiceSession(Session):
             sc.gain.enabled,
             sc.echo.speex_filter_ms,
             sc.denoise.attenuation_limit_db,
+            sc.denoise.clean_snr_db,
         )
         self._reference_resampler: StreamResampler | None = None
         if self.senses is not None:

