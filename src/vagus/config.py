@@ -72,8 +72,31 @@ class SensesConfig(_Section):
     gain: GainConfig = GainConfig()
 
 
+class EndOfTurnConfig(_Section):
+    """When the user is done: VAD silence, shortened after a complete-sounding utterance (smart-turn)."""
+
+    model: Literal["smart_turn", "none"] = Field(
+        "smart_turn", description="smart_turn: semantic end-of-turn model; none: silence_ms alone"
+    )
+    model_path: str | None = Field(None, description="smart-turn ONNX file; default: the one in the pipecat-ai wheel")
+    threshold: float = Field(0.5, gt=0, lt=1, description="P(complete) at or above which the turn may end early")
+    complete_silence_ms: float = Field(200, gt=0, le=5000, description="silence that ends a complete utterance")
+    incomplete_silence_ms: float = Field(
+        1500, gt=0, le=10000, description="silence that ends an utterance the model judges unfinished"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EndOfTurnConfig:
+        if self.complete_silence_ms > self.incomplete_silence_ms:
+            raise ValueError("turns.end_of_turn.complete_silence_ms must not exceed incomplete_silence_ms")
+        return self
+
+
 class TurnConfig(_Section):
-    silence_ms: float = Field(500, gt=0, le=10000, description="silence after speech that ends the user's turn")
+    silence_ms: float = Field(
+        500, gt=0, le=10000, description="silence after speech that ends the user's turn (end_of_turn.model: none)"
+    )
+    end_of_turn: EndOfTurnConfig = EndOfTurnConfig()
     min_utterance_ms: float = Field(150, ge=0, le=5000, description="shorter speech is ignored as noise")
     max_utterance_s: float = Field(30, gt=1, le=300)
     preroll_ms: float = Field(300, ge=0, le=2000, description="audio kept before the detected speech start")

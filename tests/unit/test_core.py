@@ -68,6 +68,7 @@ def test_events_serialise_with_type_and_rounded_time():
         "speech_start": 0.5,
         "speech_end": 1.2,
         "reason": "silence",
+        "probability": None,
         "type": "turn_ended",
     }
     assert UserSpeechStarted(0.0, 0.0).type == "user_speech_started"

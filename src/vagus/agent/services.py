@@ -11,6 +11,7 @@ from vagus.senses.silero import SileroModel
 from vagus.services.llm.base import LLM
 from vagus.services.stt.base import STT
 from vagus.services.tts.base import TTS
+from vagus.turns.smart_turn import SmartTurnModel
 
 log = logging.getLogger("vagus.services")
 
@@ -21,6 +22,7 @@ class Services:
     stt: STT
     llm: LLM
     tts: TTS
+    end_of_turn: SmartTurnModel | None = None
     load_ms: dict[str, float] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -81,5 +83,7 @@ def build_services(config: AgentConfig, warmup: bool = True) -> Services:
     stt = timed("stt", lambda: build_stt(config))
     llm = timed("llm", lambda: build_llm(config))
     tts = timed("tts", lambda: build_tts(config))
+    eot = config.turns.end_of_turn
+    end_of_turn = timed("end_of_turn", lambda: SmartTurnModel(eot.model_path)) if eot.model == "smart_turn" else None
     log.info("providers loaded: %s", timings)
-    return Services(vad=vad, stt=stt, llm=llm, tts=tts, load_ms=timings)
+    return Services(vad=vad, stt=stt, llm=llm, tts=tts, end_of_turn=end_of_turn, load_ms=timings)

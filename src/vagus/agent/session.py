@@ -45,7 +45,7 @@ from vagus.logs import log_session_events
 from vagus.senses.front_end import build_front_end
 from vagus.senses.vad import VadSettings, VadTransition, VoiceActivityDetector
 from vagus.services.errors import ProviderError
-from vagus.turns.endpointing import SilenceEndpointer, TurnDecision
+from vagus.turns.endpointing import SemanticWaits, SilenceEndpointer, TurnDecision
 from vagus.turns.playout import Playout
 from vagus.turns.utterance import UtteranceRecorder
 
@@ -107,7 +107,11 @@ class VoiceSession(Session):
         self.vad = VoiceActivityDetector(
             services.vad, VadSettings(v.start_threshold, v.stop_threshold, v.min_speech_ms, v.min_silence_ms)
         )
-        self.endpointer = SilenceEndpointer(tc.silence_ms, tc.min_utterance_ms, tc.max_utterance_s)
+        eot = tc.end_of_turn
+        semantic = None
+        if eot.model != "none" and services.end_of_turn is not None:
+            semantic = SemanticWaits(eot.complete_silence_ms, eot.incomplete_silence_ms, eot.threshold)
+        self.endpointer = SilenceEndpointer(tc.silence_ms, tc.min_utterance_ms, tc.max_utterance_s, semantic)
         self.recorder = UtteranceRecorder(INPUT_RATE, tc.preroll_ms, tc.max_utterance_s + 1)
         self.conversation = Conversation(config.system_prompt, config.context_tokens)
         self.playout = Playout(output_rate, on_started=self._agent_started, on_finished=self._agent_finished)
@@ -138,6 +142,9 @@ class VoiceSession(Session):
                 self._speech_stopped(transition)
         if self._barge_candidate is not None:
             self._check_barge_in(t + len(pcm) / INPUT_RATE)
+        due = self.endpointer.prediction_due()
+        if due is not None:
+            self.spawn(self._judge_end_of_turn(due, self.recorder.peek(8.0)), "end-of-turn")
         if t >= self._next_report:
             self._report_senses(t)
         decision = self.endpointer.check(t + len(pcm) / INPUT_RATE)
@@ -196,10 +203,28 @@ class VoiceSession(Session):
         self._turn_count += 1
         turn = _Turn(self._turn_count, speech_start, decision.speech_end, decision.decided, time.perf_counter())
         turn.marks = {"speech_end": decision.speech_end, "turn_decided": decision.decided}
-        self.bus.publish(TurnEnded(decision.decided, turn.number, speech_start, decision.speech_end, decision.reason))
+        self.bus.publish(
+            TurnEnded(
+                decision.decided, turn.number, speech_start, decision.speech_end, decision.reason, decision.probability
+            )
+        )
         self._pending_audio = (audio, speech_start)
         self._current = turn
         self._response = self.spawn(self._respond(turn, audio), f"turn-{turn.number}")
+
+    async def _judge_end_of_turn(self, speech_end: float, audio: np.ndarray) -> None:
+        model = self.services.end_of_turn
+        if model is None or len(audio) == 0:
+            return
+        try:
+            probability = await model.judge(audio)
+        except Exception:  # a broken model must not end the session: the long silence wait applies
+            log.exception("end-of-turn model failed")
+            return
+        self.endpointer.set_probability(speech_end, probability)
+        decision = self.endpointer.check(self.clock.now())
+        if decision is not None:
+            self._turn_ended(decision)
 
     def _check_barge_in(self, now: float) -> None:
         """Speech over the agent interrupts once it has lasted `barge_in_min_speech_ms`; a blip that

@@ -55,6 +55,9 @@ class TurnEnded(Event):
     speech_start: float
     speech_end: float
     reason: str
+    """model_complete (the end-of-turn model judged it complete), silence or max_length."""
+    probability: float | None = None
+    """The end-of-turn model's P(complete) for the final silence, when it answered."""
 
 
 @dataclass(frozen=True, slots=True)

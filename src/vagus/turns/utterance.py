@@ -48,6 +48,20 @@ class UtteranceRecorder:
         self._preroll.clear()
         self._recording = True
 
+    def peek(self, last_s: float | None = None) -> np.ndarray:
+        """A copy of the utterance so far (its last `last_s` seconds), recording goes on."""
+        if not self._active:
+            return np.zeros(0, dtype=np.float32)
+        chunks = self._active
+        if last_s is not None:
+            want, kept = int(last_s * self.sample_rate), 0
+            start = len(chunks)
+            while start > 0 and kept < want:
+                start -= 1
+                kept += len(chunks[start])
+            chunks = chunks[start:]
+        return np.concatenate(chunks)
+
     def take(self) -> np.ndarray:
         """The utterance so far; recording stops."""
         audio = np.concatenate(self._active) if self._active else np.zeros(0, dtype=np.float32)

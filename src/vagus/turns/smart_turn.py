@@ -1,0 +1,67 @@
+"""Semantic end-of-turn model: smart-turn v3.2 (pipecat-ai, BSD-2), run with onnxruntime.
+
+The model listens to the last 8 s of the user's turn and gives the probability that the speaker is
+done: it hears both the words (a complete sentence vs "I want to, um") and the prosody (falling vs
+level pitch). It ships inside the pipecat-ai wheel (installed without its dependencies: only the
+ONNX file is read) and takes Whisper-style log-mel features, computed here with faster-whisper's
+numpy feature extractor (identical to pipecat's within 3e-7). ~50 ms per call on one thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from faster_whisper.feature_extractor import FeatureExtractor
+
+from vagus.packaged import find_packaged_model
+from vagus.services.executor import ModelWorker
+
+RATE = 16000
+WINDOW_S = 8
+MODEL_FILE = "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"
+
+
+def default_model_path() -> Path:
+    return find_packaged_model("pipecat", MODEL_FILE, "pip install --no-deps pipecat-ai (scripts/setup.sh does)")
+
+
+class SmartTurnModel:
+    """Shared by every session of a process; `probability` is thread-safe (one ONNX session)."""
+
+    def __init__(self, path: str | Path | None = None, threads: int = 1) -> None:
+        path = Path(path) if path else default_model_path()
+        if not path.is_file():
+            raise FileNotFoundError(f"end-of-turn model not found: {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self._features = FeatureExtractor(chunk_length=WINDOW_S)
+        self._worker = ModelWorker("end-of-turn")
+
+    def warmup(self) -> None:
+        self.probability(np.zeros(RATE, np.float32) + 1e-3)
+
+    async def judge(self, audio: np.ndarray) -> float:
+        """`probability` off the event loop (one worker thread shared by every session)."""
+        return await self._worker.run(lambda: self.probability(audio))
+
+    def features(self, audio: np.ndarray) -> np.ndarray:
+        """(80, 800) log-mel of the last 8 s, zero-padded in front, waveform normalised first."""
+        n = RATE * WINDOW_S
+        x = np.asarray(audio, dtype=np.float32)[-n:]
+        if len(x) < n:
+            x = np.concatenate([np.zeros(n - len(x), np.float32), x])
+        x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+        return self._features(x, padding=0).astype(np.float32)
+
+    def probability(self, audio: np.ndarray) -> float:
+        """P(the turn is complete) for 16 kHz mono audio of the turn so far."""
+        if len(audio) == 0:
+            raise ValueError("no audio to judge")
+        (out,) = self._session.run(None, {self._input: self.features(audio)[None]})
+        return float(np.asarray(out).reshape(-1)[0])
