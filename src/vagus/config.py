@@ -102,7 +102,21 @@ class TurnConfig(_Section):
     preroll_ms: float = Field(300, ge=0, le=2000, description="audio kept before the detected speech start")
     barge_in: bool = Field(True, description="the user's speech stops the agent")
     barge_in_min_speech_ms: float = Field(
-        128, ge=0, le=2000, description="speech must last this long (from its onset) to stop the agent"
+        128, ge=0, le=2000, description="speech must last this long (from its onset) to pause the agent"
+    )
+    confirm_speech_ms: float = Field(
+        800,
+        ge=0,
+        le=5000,
+        description="speech over the agent this long is a real interruption without waiting for words",
+    )
+    resume_on_false_interruption: bool = Field(
+        True,
+        description="a pause for speech that turns out to be nothing, a backchannel or our own echo resumes "
+        "the answer; off: every pause is an interruption",
+    )
+    backchannels: list[str] = Field(
+        default_factory=list, description="more words or phrases that never interrupt (built in: English, Chinese)"
     )
 
 

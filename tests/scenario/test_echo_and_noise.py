@@ -63,9 +63,9 @@ async def test_barge_in_over_the_loudspeaker_within_300_ms(services, offline_con
     cuts = interruptions(result)
     assert len(cuts) == 1, [(e["type"], e["t"]) for e in result.events]
     onset = manifest["barge_in"][1]["start"]
-    assert 0 < cuts[0]["t"] - onset < 0.3
+    assert 0 < cuts[0]["stopped_at"] - onset < 0.3
     # the agent's audio stops on the next frame, and the user's words come through the canceller
-    start = int((cuts[0]["t"] + FRAME_SECONDS) * rate)
+    start = int((cuts[0]["stopped_at"] + FRAME_SECONDS) * rate)
     assert not result.output[start : start + int(0.3 * rate)].any()
     assert "stop" in result.turns[-1].get("user_text", "").lower()
 

@@ -23,6 +23,8 @@ from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock
 from vagus.core.events import (
+    AgentPaused,
+    AgentResumed,
     AgentSentence,
     AgentSpeechStarted,
     AgentSpeechStopped,
@@ -46,6 +48,7 @@ from vagus.senses.front_end import build_front_end
 from vagus.senses.vad import VadSettings, VadTransition, VoiceActivityDetector
 from vagus.services.errors import ProviderError
 from vagus.turns.endpointing import SemanticWaits, SilenceEndpointer, TurnDecision
+from vagus.turns.interruption import BackchannelMatcher
 from vagus.turns.playout import Playout
 from vagus.turns.utterance import UtteranceRecorder
 
@@ -56,6 +59,16 @@ SENSES_REPORT_S = 5.0
 SETTLING_FACTOR = 3.0
 """While the echo canceller is still converging, a barge-in needs this many times the usual speech."""
 APOLOGY = "Sorry, I can't reach my language model right now."
+
+
+@dataclass(slots=True)
+class _Pause:
+    """The agent paused for the user's speech; not yet known whether it is a real interruption."""
+
+    turn: int
+    onset: float
+    paused_at: float
+    classifying: bool = False
 
 
 @dataclass(slots=True)
@@ -103,6 +116,11 @@ class VoiceSession(Session):
         self._next_report = SENSES_REPORT_S
         self._barge_candidate: float | None = None
         self._barge_min_s = config.turns.barge_in_min_speech_ms / 1000.0
+        self._confirm_s = config.turns.confirm_speech_ms / 1000.0
+        self.backchannels = BackchannelMatcher(config.turns.backchannels)
+        self._pause: _Pause | None = None
+        self._held: TurnDecision | None = None
+        """A turn that ended while the agent was paused, waiting for the pause to be judged."""
         v, tc = config.vad, config.turns
         self.vad = VoiceActivityDetector(
             services.vad, VadSettings(v.start_threshold, v.stop_threshold, v.min_speech_ms, v.min_silence_ms)
@@ -142,6 +160,9 @@ class VoiceSession(Session):
                 self._speech_stopped(transition)
         if self._barge_candidate is not None:
             self._check_barge_in(t + len(pcm) / INPUT_RATE)
+        pause = self._pause
+        if pause is not None and self.vad.speaking and t + len(pcm) / INPUT_RATE - pause.onset >= self._confirm_s:
+            self._commit_interruption(t + len(pcm) / INPUT_RATE, "long_speech", "")
         due = self.endpointer.prediction_due()
         if due is not None:
             self.spawn(self._judge_end_of_turn(due, self.recorder.peek(8.0)), "end-of-turn")
@@ -176,7 +197,7 @@ class VoiceSession(Session):
         if not self.endpointer.in_turn:
             self.recorder.start(tr.at)
         self.endpointer.speech_started(tr.at)
-        if not self.config.turns.barge_in:
+        if not self.config.turns.barge_in or self._pause is not None:
             return
         if self.playout.speaking:
             self._barge_candidate = tr.at
@@ -191,8 +212,15 @@ class VoiceSession(Session):
     def _speech_stopped(self, tr: VadTransition) -> None:
         self.bus.publish(UserSpeechStopped(tr.decided, tr.at))
         self.endpointer.speech_stopped(tr.at)
+        pause = self._pause
+        if pause is not None and not pause.classifying:
+            pause.classifying = True
+            self.spawn(self._judge_pause(pause, self.recorder.peek()), "judge-pause")
 
     def _turn_ended(self, decision: TurnDecision) -> None:
+        if self._pause is not None:
+            self._held = decision  # answered once the pause is judged (a backchannel is no turn)
+            return
         audio = self.recorder.take()
         speech_start = decision.speech_start
         if self._carry is not None:
@@ -239,14 +267,56 @@ class VoiceSession(Session):
             self._barge_candidate = None
         elif now - onset >= needed:
             self._barge_candidate = None
-            self._interrupt(now)
+            turn = self.playout.turn
+            if turn is None:
+                return
+            if self.config.turns.resume_on_false_interruption:
+                self.playout.pause()  # the next pulled frame is silence
+                self._pause = _Pause(turn, onset, now)
+                self.bus.publish(AgentPaused(now, turn, onset))
+            else:
+                self._pause = _Pause(turn, onset, now)
+                self._commit_interruption(now, "speech", "")
 
-    def _interrupt(self, at: float) -> None:
-        turn = self.playout.turn
-        heard = self.playout.interrupt()  # the next pulled frame is silence
+    async def _judge_pause(self, pause: _Pause, audio: np.ndarray) -> None:
+        """Transcribe the speech that paused the agent: words that are not a backchannel interrupt."""
+        try:
+            text = (await self.services.stt.transcribe(audio, INPUT_RATE)).text.strip()
+        except ProviderError as exc:  # unknown words: the user did talk, so they get the floor
+            log.warning("judging an interruption: %s", exc)
+            text, kind = "", "speech"
+        else:
+            agent_text = " ".join(self._current.speak.sentences) if self._current is not None else ""
+            kind = self.backchannels.classify(text, agent_text)
+        pause.classifying = False
+        if self._pause is not pause or self.vad.speaking:
+            return  # already decided, or the user is talking again: the next stop is judged afresh
+        if kind == "speech":
+            self._commit_interruption(self.clock.now(), "speech", text)
+        else:
+            self._resume(kind, text)
+
+    def _commit_interruption(self, at: float, reason: str, text: str) -> None:
+        pause, self._pause = self._pause, None
+        if pause is None:
+            return
+        heard = self.playout.interrupt()  # stays silent; what was heard was fixed when it paused
         self._cancel_response()
-        if turn is not None:
-            self.bus.publish(Interruption(at, turn, heard))
+        self.bus.publish(Interruption(at, pause.turn, heard, pause.paused_at, pause.onset, reason, text))
+        held, self._held = self._held, None
+        if held is not None:
+            self._turn_ended(held)
+
+    def _resume(self, kind: str, text: str) -> None:
+        pause, self._pause = self._pause, None
+        if pause is None:
+            return
+        now = self.clock.now()
+        self._held = None
+        self.endpointer.reset()  # a backchannel, a cough or an echo is not a turn
+        self.recorder.take()
+        self.playout.resume()
+        self.bus.publish(AgentResumed(now, pause.turn, kind, text, round((now - pause.paused_at) * 1000, 1)))
 
     def _cancel_response(self) -> None:
         if self._response is not None:

@@ -90,10 +90,39 @@ class AgentSpeechStopped(Event):
 
 @dataclass(frozen=True, slots=True)
 class Interruption(Event):
+    """A real interruption, confirmed at `t`; the agent's voice stopped at `stopped_at`."""
+
     type: ClassVar[str] = "interruption"
     turn: int
     heard_text: str
     """What the user actually heard of the answer before cutting in."""
+    stopped_at: float = 0.0
+    speech_start: float = 0.0
+    """Onset of the user's speech that interrupted."""
+    reason: str = "speech"
+    """long_speech (went on for confirm_speech_ms) or speech (words that are not a backchannel)."""
+    user_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaused(Event):
+    """The user started talking over the agent: its voice stopped at `t` while we find out why."""
+
+    type: ClassVar[str] = "agent_paused"
+    turn: int
+    speech_start: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentResumed(Event):
+    """Not an interruption (a backchannel, a cough, our own echo): the answer goes on where it paused."""
+
+    type: ClassVar[str] = "agent_resumed"
+    turn: int
+    reason: str
+    """nothing (no words: noise, a cough), backchannel or echo."""
+    user_text: str = ""
+    paused_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

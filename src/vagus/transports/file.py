@@ -65,7 +65,12 @@ def summarise_turns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         record = turns.setdefault(number, {"turn": number, "agent_sentences": [], "interrupted": False})
         kind = e["type"]
         if kind == "turn_ended":
-            record.update(speech_start=e["speech_start"], speech_end=e["speech_end"], turn_decided=e["t"])
+            record.update(
+                speech_start=e["speech_start"],
+                speech_end=e["speech_end"],
+                turn_decided=e["t"],
+                end_of_turn={"reason": e["reason"], "probability": e.get("probability")},
+            )
         elif kind == "transcript_final":
             record["user_text"] = e["text"]
         elif kind == "agent_sentence":
@@ -77,7 +82,15 @@ def summarise_turns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif kind == "interruption":
             record["interrupted"] = True
             record["heard_text"] = e["heard_text"]
-            record["interrupted_at"] = e["t"]
+            record["interrupted_at"] = e.get("stopped_at") or e["t"]  # when the agent's voice stopped
+            record["interruption"] = {
+                k: e.get(k) for k in ("speech_start", "stopped_at", "reason", "user_text") if k in e
+            } | {"decided": e["t"]}
+        elif kind == "agent_paused":
+            record.setdefault("pauses", []).append({"at": e["t"], "speech_start": e["speech_start"]})
+        elif kind == "agent_resumed":
+            pauses = record.setdefault("pauses", [{}])
+            pauses[-1].update(resumed_at=e["t"], reason=e["reason"], user_text=e["user_text"])
         elif kind == "turn_latency":
             record["latency"] = {k: e[k] for k in ("marks", "stages_ms", "overhead_ms", "response_ms")}
         elif kind == "turn_skipped":

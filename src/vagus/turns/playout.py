@@ -44,6 +44,7 @@ class Playout:
         self._turn: int | None = None
         self._open = False
         self._started = False
+        self._paused = False
         self._zeros = np.zeros(0, dtype=np.float32)
         self.on_started = on_started
         self.on_finished = on_finished
@@ -56,6 +57,19 @@ class Playout:
     def speaking(self) -> bool:
         """True from the first audio sent until the answer has been played out or cut."""
         return self._started
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Hold the answer where it is: the next pulled frame is silence, nothing is lost."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        if not self._blocks and not self._open:
+            self._finish(interrupted=False)
 
     @property
     def active(self) -> bool:
@@ -72,6 +86,7 @@ class Playout:
         self._turn = turn
         self._open = True
         self._started = False
+        self._paused = False
 
     def add_sentence(self, text: str) -> int:
         self._sentences.append(_Sentence(text))
@@ -91,12 +106,12 @@ class Playout:
     def close(self) -> None:
         """No more audio will come for this answer."""
         self._open = False
-        if not self._blocks:
+        if not self._blocks and not self._paused:
             self._finish(interrupted=False)
 
     def pull(self, n: int) -> np.ndarray:
         """The next `n` samples to send; silence where there is nothing to play."""
-        if not self._blocks:
+        if not self._blocks or self._paused:
             if len(self._zeros) != n:
                 self._zeros = np.zeros(n, dtype=np.float32)
             return self._zeros
@@ -138,6 +153,7 @@ class Playout:
         heard = self.heard_text()
         self._blocks.clear()
         self._open = False
+        self._paused = False
         self._finish(interrupted=True)
         return heard
 
