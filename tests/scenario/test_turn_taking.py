@@ -38,7 +38,7 @@ def events(result, kind):
 
 @pytest.mark.parametrize("backchannel", ["Yeah.", "Okay."])
 async def test_a_backchannel_over_the_agent_pauses_it_briefly_and_it_goes_on(services, offline_config, backchannel):
-    audio, at = question_then(services, say(services, backchannel) * 0.8, 6.0)
+    audio, _at = question_then(services, say(services, backchannel) * 0.8, 6.0)
     result = await run_conversation(audio, R, services, offline_config)
     assert events(result, "interruption") == []
     resumed = events(result, "agent_resumed")
@@ -52,7 +52,7 @@ async def test_a_noise_burst_over_the_agent_does_not_interrupt_it(services, offl
     rng = np.random.default_rng(5)
     n = int(0.5 * R)
     burst = (rng.standard_normal(n) * np.hanning(n) * 0.3).astype(np.float32)  # a clatter / a cough's breath
-    audio, at = question_then(services, burst, 6.0)
+    audio, _at = question_then(services, burst, 6.0)
     result = await run_conversation(audio, R, services, offline_config)
     assert events(result, "interruption") == []
     answered = [t for t in result.turns if t.get("agent_text")]
