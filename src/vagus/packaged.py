@@ -14,6 +14,19 @@ class ModelNotFoundError(FileNotFoundError):
     pass
 
 
+def cpu_onnx_session(path: Path, what: str, threads: int = 1):  # type: ignore[no-untyped-def]
+    """An onnxruntime CPU session for a small per-call model (one inter-op thread, quiet logs)."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelNotFoundError(f"{what} model file not found: {path}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def find_packaged_model(package: str, relative: str, hint: str) -> Path:
     """Locate a model file inside an installed wheel without importing the package."""
     spec = importlib.util.find_spec(package)

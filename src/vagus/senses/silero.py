@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
-from vagus.packaged import ModelNotFoundError, find_packaged_model
+from vagus.packaged import cpu_onnx_session, find_packaged_model
 
 SAMPLE_RATE = 16000
 CHUNK = 512
@@ -49,14 +48,8 @@ class SileroState:
 class SileroModel:
     def __init__(self, path: str | Path | None = None, threads: int = 1) -> None:
         model_path = Path(path) if path else default_silero_path()
-        if not model_path.is_file():
-            raise ModelNotFoundError(f"VAD model file not found: {model_path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        self._session = cpu_onnx_session(model_path, "VAD", threads)
         self.path = model_path
-        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
         self._input = np.zeros((1, CONTEXT + CHUNK), dtype=np.float32)
 

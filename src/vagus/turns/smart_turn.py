@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from faster_whisper.feature_extractor import FeatureExtractor
 
-from vagus.packaged import find_packaged_model
+from vagus.packaged import cpu_onnx_session, find_packaged_model
 from vagus.services.executor import ModelWorker
 
 RATE = 16000
@@ -32,13 +31,7 @@ class SmartTurnModel:
 
     def __init__(self, path: str | Path | None = None, threads: int = 1) -> None:
         path = Path(path) if path else default_model_path()
-        if not path.is_file():
-            raise FileNotFoundError(f"end-of-turn model not found: {path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self._session = cpu_onnx_session(path, "end-of-turn", threads)
         self._input = self._session.get_inputs()[0].name
         self._features = FeatureExtractor(chunk_length=WINDOW_S)
         self._worker = ModelWorker("end-of-turn")
