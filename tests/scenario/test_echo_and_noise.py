@@ -1,8 +1,10 @@
 """The ear's front end inside whole conversations: a loudspeaker next to the microphone, and noise.
 
-Tests marked `wip` describe targets of issue 3 that the current canceller meets only most of the time
-(a false self-interruption in about one run of three at normal playback level); they are deselected
-by default (`pytest -m wip` runs them) until the canceller is made robust.
+The test marked `wip` describes a target of issue 3 that is met only most of the time (a barge-in over
+the loudspeaker at -6/-10 dB: in about two runs of five an earlier pause on the canceller's residual
+merges with the user's words, or the pause comes after 300 ms); it is deselected by default
+(`pytest -m wip` runs it) until fixed. The self-interruption test passes since a pause on residual
+echo resumes once nothing (or our own words) is transcribed: 9 of 9 runs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ def interruptions(result) -> list[dict]:
     return [e for e in result.events if e["type"] == "interruption"]
 
 
-@pytest.mark.wip
 async def test_agent_does_not_interrupt_itself_through_the_loudspeaker(services, offline_config):
     audio, rate = load_fixture("long_question")
     tail = np.zeros(rate * 8, np.float32)  # the user stays quiet while the agent answers
@@ -36,6 +37,8 @@ async def test_agent_does_not_interrupt_itself_through_the_loudspeaker(services,
         audio, rate, services, with_echo(offline_config, True), echo_path=EchoPath(16000, 60, 0.0)
     )
     assert interruptions(result) == []
+    for resumed in (e for e in result.events if e["type"] == "agent_resumed"):
+        assert resumed["reason"] in ("nothing", "echo")  # a pause on residual echo, then resumed
     answered = [t for t in result.turns if t.get("agent_text")]
     assert len(answered) == 1 and not answered[0]["interrupted"]
     assert "agent_audio_end" in answered[0]  # played to the end
