@@ -24,7 +24,10 @@ def cpu_onnx_session(path: Path, what: str, threads: int = 1):  # type: ignore[n
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own types for a corrupt or foreign file
+        raise ModelNotFoundError(f"{what} model {path} is not a usable ONNX model: {exc}") from exc
 
 
 def find_packaged_model(package: str, relative: str, hint: str) -> Path:

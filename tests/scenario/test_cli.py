@@ -60,3 +60,14 @@ def test_bad_config_is_reported(tmp_path, fixtures_dir):
     cfg.write_text("turns:\n  silence_ms: nope\n")
     proc = vagus("talk", str(fixtures_dir / "hello.wav"), str(tmp_path / "o.wav"), "--config", str(cfg))
     assert proc.returncode == 2 and "silence_ms" in proc.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "model file not found"), (b"not onnx", "not a usable ONNX")])
+def test_a_missing_or_broken_end_of_turn_model_is_reported(tmp_path, fixtures_dir, content, message):
+    model = tmp_path / "turn.onnx"
+    if content is not None:
+        model.write_bytes(content)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"turns:\n  end_of_turn:\n    model_path: {model}\n")
+    proc = vagus("talk", str(fixtures_dir / "hello.wav"), str(tmp_path / "o.wav"), "--config", str(cfg))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

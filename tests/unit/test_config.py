@@ -29,6 +29,11 @@ def test_environment_points_the_llm_at_an_endpoint():
         ("vad:\n  start_threshold: 0.3\n  stop_threshold: 0.5\n", "stop_threshold"),
         ("llm:\n  provider: openai\n", "base_url"),
         ("turns:\n  silence_ms: -5\n", "silence_ms"),
+        (
+            "turns:\n  end_of_turn:\n    complete_silence_ms: 900\n    incomplete_silence_ms: 300\n",
+            "complete_silence_ms",
+        ),
+        ("turns:\n  end_of_turn:\n    model: magic\n", "model"),
         ("unknown_key: 1\n", "unknown_key"),
         ("- a list\n", "mapping"),
         ("a: [unclosed\n", "not valid YAML"),

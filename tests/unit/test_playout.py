@@ -59,3 +59,34 @@ def test_enqueue_after_interrupt_is_ignored():
     playout.interrupt()
     playout.enqueue(s, np.ones(10, np.float32))
     assert not playout.pull(10).any()
+
+
+def test_pause_holds_the_answer_and_resume_goes_on_where_it_stopped():
+    playout, events = make()
+    playout.begin(3)
+    s = playout.add_sentence("one two three four")
+    playout.enqueue(s, np.arange(1, 101, dtype=np.float32))
+    playout.sentence_done(s)
+    playout.close()
+    first = playout.pull(40)
+    playout.pause()
+    assert playout.paused and playout.speaking
+    assert not playout.pull(30).any()  # silent from the next frame, nothing consumed
+    assert playout.heard_text() == "one"
+    playout.resume()
+    rest = playout.pull(60)
+    assert first[-1] == 40 and rest[0] == 41 and rest[-1] == 100
+    assert events[-1] == ("stop", 3, False)  # played to the end, not interrupted
+
+
+def test_an_answer_that_ran_out_while_paused_finishes_on_resume():
+    playout, events = make()
+    playout.begin(4)
+    s = playout.add_sentence("short")
+    playout.enqueue(s, np.ones(10, np.float32))
+    playout.pull(10)
+    playout.pause()
+    playout.close()  # the answer ended during the pause
+    assert playout.speaking
+    playout.resume()
+    assert not playout.speaking and events[-1] == ("stop", 4, False)

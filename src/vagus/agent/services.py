@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vagus.config import AgentConfig
 from vagus.senses.silero import SileroModel
 from vagus.services.llm.base import LLM
 from vagus.services.stt.base import STT
 from vagus.services.tts.base import TTS
-from vagus.turns.smart_turn import SmartTurnModel
+
+if TYPE_CHECKING:
+    from vagus.turns.smart_turn import SmartTurnModel
 
 log = logging.getLogger("vagus.services")
 
@@ -84,6 +87,10 @@ def build_services(config: AgentConfig, warmup: bool = True) -> Services:
     llm = timed("llm", lambda: build_llm(config))
     tts = timed("tts", lambda: build_tts(config))
     eot = config.turns.end_of_turn
-    end_of_turn = timed("end_of_turn", lambda: SmartTurnModel(eot.model_path)) if eot.model == "smart_turn" else None
+    end_of_turn = None
+    if eot.model == "smart_turn":
+        from vagus.turns.smart_turn import SmartTurnModel  # its features come from the `local` extra
+
+        end_of_turn = timed("end_of_turn", lambda: SmartTurnModel(eot.model_path))
     log.info("providers loaded: %s", timings)
     return Services(vad=vad, stt=stt, llm=llm, tts=tts, end_of_turn=end_of_turn, load_ms=timings)

@@ -69,6 +69,8 @@ class _Pause:
     onset: float
     paused_at: float
     classifying: bool = False
+    speech_end: float = 0.0
+    """End of the speech being transcribed, to reuse its words if the same speech becomes a turn."""
 
 
 @dataclass(slots=True)
@@ -121,6 +123,8 @@ class VoiceSession(Session):
         self._pause: _Pause | None = None
         self._held: TurnDecision | None = None
         """A turn that ended while the agent was paused, waiting for the pause to be judged."""
+        self._interrupting_words: tuple[float, str] | None = None
+        """(speech end, words) of a confirmed interruption: its turn needs no second transcription."""
         v, tc = config.vad, config.turns
         self.vad = VoiceActivityDetector(
             services.vad, VadSettings(v.start_threshold, v.stop_threshold, v.min_speech_ms, v.min_silence_ms)
@@ -158,17 +162,18 @@ class VoiceSession(Session):
                 self._speech_started(transition)
             else:
                 self._speech_stopped(transition)
+        end = t + len(pcm) / INPUT_RATE
         if self._barge_candidate is not None:
-            self._check_barge_in(t + len(pcm) / INPUT_RATE)
+            self._check_barge_in(end)
         pause = self._pause
-        if pause is not None and self.vad.speaking and t + len(pcm) / INPUT_RATE - pause.onset >= self._confirm_s:
-            self._commit_interruption(t + len(pcm) / INPUT_RATE, "long_speech", "")
+        if pause is not None and self.vad.speaking and end - pause.onset >= self._confirm_s:
+            self._commit_interruption(end, "long_speech", "")
         due = self.endpointer.prediction_due()
         if due is not None:
             self.spawn(self._judge_end_of_turn(due, self.recorder.peek(8.0)), "end-of-turn")
         if t >= self._next_report:
             self._report_senses(t)
-        decision = self.endpointer.check(t + len(pcm) / INPUT_RATE)
+        decision = self.endpointer.check(end)
         if decision is not None:
             self._turn_ended(decision)
 
@@ -215,6 +220,7 @@ class VoiceSession(Session):
         pause = self._pause
         if pause is not None and not pause.classifying:
             pause.classifying = True
+            pause.speech_end = tr.at
             self.spawn(self._judge_pause(pause, self.recorder.peek()), "judge-pause")
 
     def _turn_ended(self, decision: TurnDecision) -> None:
@@ -238,7 +244,11 @@ class VoiceSession(Session):
         )
         self._pending_audio = (audio, speech_start)
         self._current = turn
-        self._response = self.spawn(self._respond(turn, audio), f"turn-{turn.number}")
+        known, self._interrupting_words = self._interrupting_words, None
+        # the interruption's words are this turn's words when it is the same speech and nothing was carried
+        reuse = known is not None and known[0] == decision.speech_end and speech_start == decision.speech_start
+        words = known[1] if reuse and known is not None else None
+        self._response = self.spawn(self._respond(turn, audio, words), f"turn-{turn.number}")
 
     async def _judge_end_of_turn(self, speech_end: float, audio: np.ndarray) -> None:
         model = self.services.end_of_turn
@@ -270,13 +280,12 @@ class VoiceSession(Session):
             turn = self.playout.turn
             if turn is None:
                 return
-            if self.config.turns.resume_on_false_interruption:
-                self.playout.pause()  # the next pulled frame is silence
-                self._pause = _Pause(turn, onset, now)
-                self.bus.publish(AgentPaused(now, turn, onset))
-            else:
-                self._pause = _Pause(turn, onset, now)
+            self._pause = _Pause(turn, onset, now)
+            if not self.config.turns.resume_on_false_interruption:
                 self._commit_interruption(now, "speech", "")
+                return
+            self.playout.pause()  # the next pulled frame is silence
+            self.bus.publish(AgentPaused(now, turn, onset))
 
     async def _judge_pause(self, pause: _Pause, audio: np.ndarray) -> None:
         """Transcribe the speech that paused the agent: words that are not a backchannel interrupt."""
@@ -292,6 +301,7 @@ class VoiceSession(Session):
         if self._pause is not pause or self.vad.speaking:
             return  # already decided, or the user is talking again: the next stop is judged afresh
         if kind == "speech":
+            self._interrupting_words = (pause.speech_end, text) if text else None
             self._commit_interruption(self.clock.now(), "speech", text)
         else:
             self._resume(kind, text)
@@ -325,13 +335,16 @@ class VoiceSession(Session):
 
     # ---- the answer --------------------------------------------------------------------------------
 
-    async def _respond(self, turn: _Turn, audio: np.ndarray) -> None:
+    async def _respond(self, turn: _Turn, audio: np.ndarray, words: str | None = None) -> None:
+        """`words`: the turn's transcript when already known (a confirmed interruption's words)."""
         try:
-            start = time.perf_counter()
-            transcript = await self.services.stt.transcribe(audio, INPUT_RATE)
-            turn.stages_ms["stt"] = (time.perf_counter() - start) * 1000
+            if words is None:
+                start = time.perf_counter()
+                transcript = await self.services.stt.transcribe(audio, INPUT_RATE)
+                turn.stages_ms["stt"] = (time.perf_counter() - start) * 1000
+                words = transcript.text
             turn.marks["stt_done"] = self.clock.now()
-            text = transcript.text.strip()
+            text = words.strip()
             if not text:
                 self.bus.publish(TurnSkipped(self.clock.now(), turn.number, "no words transcribed"))
                 return

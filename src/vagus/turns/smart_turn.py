@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from faster_whisper.feature_extractor import FeatureExtractor
 
-from vagus.packaged import cpu_onnx_session, find_packaged_model
+from vagus.packaged import ModelNotFoundError, cpu_onnx_session, find_packaged_model
 from vagus.services.executor import ModelWorker
 
 RATE = 16000
@@ -33,6 +32,13 @@ class SmartTurnModel:
         path = Path(path) if path else default_model_path()
         self._session = cpu_onnx_session(path, "end-of-turn", threads)
         self._input = self._session.get_inputs()[0].name
+        try:
+            from faster_whisper.feature_extractor import FeatureExtractor
+        except ImportError as exc:
+            raise ModelNotFoundError(
+                "the smart-turn end-of-turn model needs faster-whisper (pip install 'vagus[local]'), "
+                "or set turns.end_of_turn.model: none"
+            ) from exc
         self._features = FeatureExtractor(chunk_length=WINDOW_S)
         self._worker = ModelWorker("end-of-turn")
 
