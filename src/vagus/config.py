@@ -102,7 +102,7 @@ class TurnConfig(_Section):
     preroll_ms: float = Field(300, ge=0, le=2000, description="audio kept before the detected speech start")
     barge_in: bool = Field(True, description="the user's speech stops the agent")
     barge_in_min_speech_ms: float = Field(
-        128, ge=0, le=2000, description="speech must last this long (from its onset) to pause the agent"
+        96, ge=0, le=2000, description="speech must last this long (from its onset) to pause the agent"
     )
     confirm_speech_ms: float = Field(
         800,

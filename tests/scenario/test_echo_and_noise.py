@@ -1,10 +1,8 @@
 """The ear's front end inside whole conversations: a loudspeaker next to the microphone, and noise.
 
-The test marked `wip` describes a target of issue 3 that is met only most of the time (a barge-in over
-the loudspeaker at -6/-10 dB: in about two runs of five an earlier pause on the canceller's residual
-merges with the user's words, or the pause comes after 300 ms); it is deselected by default
-(`pytest -m wip` runs it) until fixed. The self-interruption test passes since a pause on residual
-echo resumes once nothing (or our own words) is transcribed: 9 of 9 runs.
+Measured before these tests left `wip`: 12 of 12 barge-ins over the loudspeaker decided 163-263 ms
+after the user's onset, and no self-interruption in 6 runs (a pause on the canceller's residual
+resumes once nothing, or our own words, is transcribed).
 """
 
 from __future__ import annotations
@@ -56,7 +54,6 @@ async def test_without_echo_cancellation_the_same_setup_self_interrupts(services
     assert interruptions(result)
 
 
-@pytest.mark.wip
 @pytest.mark.parametrize(("delay_ms", "gain_db"), [(60, -6.0), (200, -10.0)])
 async def test_barge_in_over_the_loudspeaker_within_300_ms(services, offline_config, manifest, delay_ms, gain_db):
     audio, rate = load_fixture("barge_in")

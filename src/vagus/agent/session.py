@@ -121,8 +121,6 @@ class VoiceSession(Session):
         self._confirm_s = config.turns.confirm_speech_ms / 1000.0
         self.backchannels = BackchannelMatcher(config.turns.backchannels)
         self._pause: _Pause | None = None
-        self._held: TurnDecision | None = None
-        """A turn that ended while the agent was paused, waiting for the pause to be judged."""
         self._interrupting_words: tuple[float, str] | None = None
         """(speech end, words) of a confirmed interruption: its turn needs no second transcription."""
         v, tc = config.vad, config.turns
@@ -173,9 +171,7 @@ class VoiceSession(Session):
             self.spawn(self._judge_end_of_turn(due, self.recorder.peek(8.0)), "end-of-turn")
         if t >= self._next_report:
             self._report_senses(t)
-        decision = self.endpointer.check(end)
-        if decision is not None:
-            self._turn_ended(decision)
+        self._check_turn_end(end)
 
     def pull_audio(self, n: int) -> np.ndarray:
         """The agent's next `n` output samples at `output_rate` (silence when it has nothing to say)."""
@@ -223,10 +219,16 @@ class VoiceSession(Session):
             pause.speech_end = tr.at
             self.spawn(self._judge_pause(pause, self.recorder.peek()), "judge-pause")
 
-    def _turn_ended(self, decision: TurnDecision) -> None:
+    def _check_turn_end(self, now: float) -> None:
+        """While the agent is paused the user's turn stays open: a backchannel is no turn, and words
+        that follow a short pause ("Wait, … stop please") belong to the same turn."""
         if self._pause is not None:
-            self._held = decision  # answered once the pause is judged (a backchannel is no turn)
             return
+        decision = self.endpointer.check(now)
+        if decision is not None:
+            self._turn_ended(decision)
+
+    def _turn_ended(self, decision: TurnDecision) -> None:
         audio = self.recorder.take()
         speech_start = decision.speech_start
         if self._carry is not None:
@@ -260,9 +262,7 @@ class VoiceSession(Session):
             log.exception("end-of-turn model failed")
             return
         self.endpointer.set_probability(speech_end, probability)
-        decision = self.endpointer.check(self.clock.now())
-        if decision is not None:
-            self._turn_ended(decision)
+        self._check_turn_end(self.clock.now())
 
     def _check_barge_in(self, now: float) -> None:
         """Speech over the agent interrupts once it has lasted `barge_in_min_speech_ms`; a blip that
@@ -273,7 +273,14 @@ class VoiceSession(Session):
         needed = self._barge_min_s
         if self.senses is not None and getattr(self.senses.echo, "settling", False):
             needed *= SETTLING_FACTOR
-        if not self.vad.speaking or not self.playout.speaking:
+        if not self.vad.speaking and self.playout.speaking:
+            # too short to pause the agent, so too short to be a turn of its own: a residue of our
+            # echo or a click would otherwise be transcribed ("Thank you." is Whisper's favourite)
+            # and answered over the answer still playing
+            self._barge_candidate = None
+            self.endpointer.reset()
+            self.recorder.take()
+        elif not self.playout.speaking:  # the agent finished first: an ordinary turn goes on
             self._barge_candidate = None
         elif now - onset >= needed:
             self._barge_candidate = None
@@ -313,16 +320,13 @@ class VoiceSession(Session):
         heard = self.playout.interrupt()  # stays silent; what was heard was fixed when it paused
         self._cancel_response()
         self.bus.publish(Interruption(at, pause.turn, heard, pause.paused_at, pause.onset, reason, text))
-        held, self._held = self._held, None
-        if held is not None:
-            self._turn_ended(held)
+        self._check_turn_end(at)
 
     def _resume(self, kind: str, text: str) -> None:
         pause, self._pause = self._pause, None
         if pause is None:
             return
         now = self.clock.now()
-        self._held = None
         self.endpointer.reset()  # a backchannel, a cough or an echo is not a turn
         self.recorder.take()
         self.playout.resume()
