@@ -28,7 +28,7 @@ class VadConfig(_Section):
     start_threshold: float = Field(0.5, gt=0, lt=1)
     stop_threshold: float = Field(0.35, gt=0, lt=1)
     min_speech_ms: float = Field(64, ge=0, le=2000)
-    min_silence_ms: float = Field(160, ge=0, le=5000)
+    min_silence_ms: float = Field(128, ge=0, le=5000)
 
     @model_validator(mode="after")
     def _ordered(self) -> VadConfig:
@@ -80,9 +80,31 @@ class EndOfTurnConfig(_Section):
     )
     model_path: str | None = Field(None, description="smart-turn ONNX file; default: the one in the pipecat-ai wheel")
     threshold: float = Field(0.5, gt=0, lt=1, description="P(complete) at or above which the turn may end early")
-    complete_silence_ms: float = Field(200, gt=0, le=5000, description="silence that ends a complete utterance")
+    complete_silence_ms: float = Field(150, gt=0, le=5000, description="silence that ends a complete utterance")
     incomplete_silence_ms: float = Field(
         1500, gt=0, le=10000, description="silence that ends an utterance the model judges unfinished"
+    )
+    text_check: bool = Field(
+        True,
+        description="the transcript's second opinion: an answer whose words stop mid-sentence ('Could you tell "
+        "me') waits up to incomplete_silence_ms for more; a finished sentence the model called unfinished ends "
+        "after text_silence_ms",
+    )
+    text_silence_ms: float = Field(
+        600, gt=0, le=10000, description="silence that ends a turn whose transcript is a finished sentence"
+    )
+    unfinished_endings: list[str] = Field(
+        default_factory=list, description="more words or phrases a turn cannot end on (built in: English, Chinese)"
+    )
+    require_final_punctuation: bool = Field(
+        True, description="a transcript without . ? ! at its end is unfinished (off for an STT that never punctuates)"
+    )
+    predict_after_ms: float = Field(
+        64,
+        ge=0,
+        le=5000,
+        description="ask the model once a silence has lasted this long, before the VAD is sure of the stop "
+        "(vad.min_silence_ms), so its answer is ready when it is",
     )
 
     @model_validator(mode="after")

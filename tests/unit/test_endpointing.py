@@ -63,10 +63,10 @@ def semantic_endpointer(**waits):
 def test_a_complete_utterance_ends_after_the_short_wait():
     ep = semantic_endpointer(complete_silence_ms=200, incomplete_silence_ms=1500)
     ep.speech_started(0.0)
-    assert ep.prediction_due() is None  # still speaking
+    assert ep.prediction_due(0.5) is None  # still speaking
     ep.speech_stopped(1.0)
-    assert ep.prediction_due() == 1.0
-    assert ep.prediction_due() is None  # once per silence
+    assert ep.prediction_due(1.16) == 1.0
+    assert ep.prediction_due(1.18) is None  # once per silence
     assert ep.check(1.25) is None  # no answer yet: the long wait applies
     ep.set_probability(1.0, 0.9)
     decision = ep.check(1.25)
@@ -77,23 +77,101 @@ def test_an_unfinished_utterance_waits_long_and_resumed_speech_continues_the_tur
     ep = semantic_endpointer(complete_silence_ms=200, incomplete_silence_ms=1500)
     ep.speech_started(0.0)
     ep.speech_stopped(1.0)
-    assert ep.prediction_due() == 1.0
+    assert ep.prediction_due(1.16) == 1.0
     ep.set_probability(1.0, 0.1)
     assert ep.check(2.0) is None
     ep.speech_started(2.2)  # "…um, book a table"
     ep.set_probability(1.0, 0.99)  # a stale answer for the old silence is ignored
     ep.speech_stopped(3.0)
-    assert ep.probability is None and ep.prediction_due() == 3.0
+    assert ep.probability is None and ep.prediction_due(3.16) == 3.0
     ep.set_probability(3.0, 0.8)
     decision = ep.check(3.2)
     assert decision is not None and decision.speech_start == 0.0 and decision.speech_end == 3.0
+
+
+def test_the_model_is_asked_before_the_vad_is_sure_and_its_answer_waits_for_the_stop():
+    ep = semantic_endpointer(complete_silence_ms=200, incomplete_silence_ms=1500, predict_after_ms=96)
+    ep.speech_started(0.0)
+    assert ep.prediction_due(1.05, silent_since=1.0) is None  # quiet for 50 ms only
+    assert ep.prediction_due(1.1, silent_since=1.0) == 1.0
+    assert ep.prediction_due(1.12, silent_since=1.0) is None  # once per silence
+    ep.set_probability(1.0, 0.9)
+    assert ep.probability is None and ep.check(1.12) is None  # the VAD still says speaking
+    ep.speech_stopped(1.0)  # the VAD confirms the same silence: the answer is already there
+    assert ep.probability == 0.9 and ep.prediction_due(1.16) is None
+    decision = ep.check(1.21)
+    assert decision is not None and decision.reason == "model_complete" and decision.decided == 1.21
+
+
+def test_an_answer_for_a_gap_between_words_is_not_used_for_the_real_stop():
+    ep = semantic_endpointer(complete_silence_ms=200, incomplete_silence_ms=1500, predict_after_ms=96)
+    ep.speech_started(0.0)
+    assert ep.prediction_due(0.6, silent_since=0.5) == 0.5
+    ep.set_probability(0.5, 0.95)  # the gap between two words sounded final
+    assert ep.prediction_due(1.1, silent_since=1.0) == 1.0  # a new quiet run: asked again
+    ep.speech_stopped(1.0)
+    assert ep.probability is None  # the answer for 1.0 has not come: the long wait applies
+    assert ep.check(1.3) is None
+    ep.set_probability(1.0, 0.2)
+    assert ep.check(1.6) is None and ep.check(2.5) is not None
+
+
+def test_an_early_unfinished_is_asked_again_once_the_vad_is_sure():
+    ep = semantic_endpointer(complete_silence_ms=150, incomplete_silence_ms=1500, predict_after_ms=64)
+    ep.speech_started(0.0)
+    assert ep.prediction_due(1.07, silent_since=1.0) == 1.0
+    ep.speech_stopped(1.0)
+    assert ep.prediction_due(1.13) is None  # the early answer is not in yet
+    ep.set_probability(1.0, 0.2)
+    assert ep.prediction_due(1.14) == 1.0  # unfinished on 64 ms of silence: ask again
+    assert ep.prediction_due(1.15) is None  # only once
+    ep.set_probability(1.0, 0.9)
+    assert ep.check(1.22).reason == "model_complete"
+
+
+def test_a_finished_transcript_ends_a_turn_the_model_called_unfinished():
+    ep = semantic_endpointer(complete_silence_ms=150, incomplete_silence_ms=1500, text_silence_ms=600)
+    ep.speech_started(0.0)
+    ep.speech_stopped(2.0)
+    assert ep.text_due() is None  # no model answer yet
+    assert ep.prediction_due(2.13) == 2.0
+    ep.set_probability(2.0, 0.1)
+    assert ep.text_due() == 2.0 and ep.text_due() is None  # once per silence
+    assert ep.check(2.55) is None
+    ep.set_text_finished(2.0)  # "I was thinking that maybe we could go to the park."
+    assert ep.check(2.59) is None
+    decision = ep.check(2.61)
+    assert decision is not None and decision.reason == "text_complete" and decision.probability == 0.1
+
+
+def test_a_transcript_for_an_earlier_silence_does_not_count():
+    ep = semantic_endpointer(complete_silence_ms=150, incomplete_silence_ms=1500, text_silence_ms=600)
+    ep.speech_started(0.0)
+    ep.speech_stopped(1.0)
+    ep.prediction_due(1.13)
+    ep.set_probability(1.0, 0.1)
+    assert ep.text_due() == 1.0
+    ep.speech_started(1.3)  # the user goes on before the transcript is back
+    ep.set_text_finished(1.0)
+    ep.speech_stopped(2.0)
+    assert ep.check(2.7) is None  # 600 ms would have ended it; the long wait applies
+    assert ep.check(3.5).reason == "silence"
+
+
+def test_a_complete_answer_needs_no_transcript():
+    ep = semantic_endpointer()
+    ep.speech_started(0.0)
+    ep.speech_stopped(1.0)
+    ep.prediction_due(1.13)
+    ep.set_probability(1.0, 0.9)
+    assert ep.text_due() is None
 
 
 def test_without_an_answer_the_turn_still_ends_after_the_long_wait():
     ep = semantic_endpointer(complete_silence_ms=200, incomplete_silence_ms=1500)
     ep.speech_started(0.0)
     ep.speech_stopped(1.0)
-    ep.prediction_due()
+    ep.prediction_due(1.16)
     decision = ep.check(2.5)
     assert decision is not None and decision.reason == "silence" and decision.probability is None
 
@@ -102,8 +180,10 @@ def test_too_short_speech_is_not_judged_and_waits_are_validated():
     ep = semantic_endpointer()
     ep.speech_started(0.0)
     ep.speech_stopped(0.05)
-    assert ep.prediction_due() is None
+    assert ep.prediction_due(0.2) is None
     with pytest.raises(ValueError):
         SemanticWaits(complete_silence_ms=2000, incomplete_silence_ms=1000)
     with pytest.raises(ValueError):
         SemanticWaits(threshold=1.5)
+    with pytest.raises(ValueError):
+        SemanticWaits(predict_after_ms=-1)

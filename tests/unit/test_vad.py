@@ -30,6 +30,20 @@ def test_hysteresis_needs_min_speech_and_min_silence(silero):
     assert len(transitions) == 2
 
 
+def test_silent_since_is_the_start_the_stop_will_carry(silero):
+    vad = VoiceActivityDetector(silero, VadSettings(0.5, 0.35, min_speech_ms=64, min_silence_ms=160))
+    seen = []
+    for i, p in enumerate([0.9, 0.9, 0.9, 0.2, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1]):
+        tr = vad.feed_probability(p, i * CHUNK_SECONDS)
+        seen.append(vad.silent_since)
+        if tr is not None and not tr.speaking:
+            stop = tr
+    assert seen[:3] == [None, None, None]  # not speaking yet, then speaking
+    assert seen[3] == pytest.approx(3 * CHUNK_SECONDS) and seen[4] is None  # a gap between words
+    assert seen[5:9] == [pytest.approx(5 * CHUNK_SECONDS)] * 4
+    assert stop.at == seen[8] and seen[9] is None  # the stop carries the same time; then silent
+
+
 def test_settings_are_validated():
     with pytest.raises(ValueError):
         VadSettings(start_threshold=0.3, stop_threshold=0.5)

@@ -34,7 +34,9 @@ from vagus.core.events import (
     SessionEnded,
     SessionStarted,
     TranscriptFinal,
+    TurnContinued,
     TurnEnded,
+    TurnHeld,
     TurnLatency,
     TurnSkipped,
     UserSpeechStarted,
@@ -50,6 +52,7 @@ from vagus.services.errors import ProviderError
 from vagus.turns.endpointing import SemanticWaits, SilenceEndpointer, TurnDecision
 from vagus.turns.interruption import BackchannelMatcher
 from vagus.turns.playout import Playout
+from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
 
 log = logging.getLogger("vagus.agent")
@@ -121,8 +124,9 @@ class VoiceSession(Session):
         self._confirm_s = config.turns.confirm_speech_ms / 1000.0
         self.backchannels = BackchannelMatcher(config.turns.backchannels)
         self._pause: _Pause | None = None
-        self._interrupting_words: tuple[float, str] | None = None
-        """(speech end, words) of a confirmed interruption: its turn needs no second transcription."""
+        self._known_words: tuple[float, str] | None = None
+        """(speech end, words) already transcribed (a confirmed interruption, a transcript taken to
+        judge the end of the turn): the turn ending there needs no second transcription."""
         v, tc = config.vad, config.turns
         self.vad = VoiceActivityDetector(
             services.vad, VadSettings(v.start_threshold, v.stop_threshold, v.min_speech_ms, v.min_silence_ms)
@@ -130,7 +134,17 @@ class VoiceSession(Session):
         eot = tc.end_of_turn
         semantic = None
         if eot.model != "none" and services.end_of_turn is not None:
-            semantic = SemanticWaits(eot.complete_silence_ms, eot.incomplete_silence_ms, eot.threshold)
+            semantic = SemanticWaits(
+                eot.complete_silence_ms,
+                eot.incomplete_silence_ms,
+                eot.threshold,
+                eot.predict_after_ms,
+                eot.text_silence_ms,
+            )
+        self.unfinished = (
+            UnfinishedText(eot.unfinished_endings, eot.require_final_punctuation) if eot.text_check else None
+        )
+        self._hold_s = eot.incomplete_silence_ms / 1000.0
         self.endpointer = SilenceEndpointer(tc.silence_ms, tc.min_utterance_ms, tc.max_utterance_s, semantic)
         self.recorder = UtteranceRecorder(INPUT_RATE, tc.preroll_ms, tc.max_utterance_s + 1)
         self.conversation = Conversation(config.system_prompt, config.context_tokens)
@@ -166,7 +180,7 @@ class VoiceSession(Session):
         pause = self._pause
         if pause is not None and self.vad.speaking and end - pause.onset >= self._confirm_s:
             self._commit_interruption(end, "long_speech", "")
-        due = self.endpointer.prediction_due()
+        due = self.endpointer.prediction_due(end, self.vad.silent_since)
         if due is not None:
             self.spawn(self._judge_end_of_turn(due, self.recorder.peek(8.0)), "end-of-turn")
         if t >= self._next_report:
@@ -209,6 +223,8 @@ class VoiceSession(Session):
             self._carry = self._pending_audio
             self._cancel_response()
             self.playout.interrupt()
+            if self._current is not None:
+                self.bus.publish(TurnContinued(tr.decided, self._current.number))
 
     def _speech_stopped(self, tr: VadTransition) -> None:
         self.bus.publish(UserSpeechStopped(tr.decided, tr.at))
@@ -246,8 +262,8 @@ class VoiceSession(Session):
         )
         self._pending_audio = (audio, speech_start)
         self._current = turn
-        known, self._interrupting_words = self._interrupting_words, None
-        # the interruption's words are this turn's words when it is the same speech and nothing was carried
+        known, self._known_words = self._known_words, None
+        # words already transcribed are this turn's words when it is the same speech and nothing was carried
         reuse = known is not None and known[0] == decision.speech_end and speech_start == decision.speech_start
         words = known[1] if reuse and known is not None else None
         self._response = self.spawn(self._respond(turn, audio, words), f"turn-{turn.number}")
@@ -263,6 +279,23 @@ class VoiceSession(Session):
             return
         self.endpointer.set_probability(speech_end, probability)
         self._check_turn_end(self.clock.now())
+        if self.unfinished is not None and self._pause is None and self.endpointer.text_due() is not None:
+            self.spawn(self._judge_words(speech_end, self.recorder.peek()), "end-of-turn-words")
+
+    async def _judge_words(self, speech_end: float, audio: np.ndarray) -> None:
+        """The model heard an unfinished utterance: a transcript that is a finished sentence ends the
+        turn sooner (`text_silence_ms`), and becomes the turn's transcript."""
+        try:
+            text = (await self.services.stt.transcribe(audio, INPUT_RATE)).text.strip()
+        except ProviderError as exc:  # the long wait applies, and the turn is transcribed again
+            log.warning("transcribing to judge the end of turn: %s", exc)
+            return
+        if self.endpointer.speech_start is None or self.unfinished is None:
+            return  # the turn already ended (the long wait ran out first)
+        self._known_words = (speech_end, text)
+        if text and not self.unfinished.unfinished(text):
+            self.endpointer.set_text_finished(speech_end)
+            self._check_turn_end(self.clock.now())
 
     def _check_barge_in(self, now: float) -> None:
         """Speech over the agent interrupts once it has lasted `barge_in_min_speech_ms`; a blip that
@@ -308,7 +341,7 @@ class VoiceSession(Session):
         if self._pause is not pause or self.vad.speaking:
             return  # already decided, or the user is talking again: the next stop is judged afresh
         if kind == "speech":
-            self._interrupting_words = (pause.speech_end, text) if text else None
+            self._known_words = (pause.speech_end, text) if text else None
             self._commit_interruption(self.clock.now(), "speech", text)
         else:
             self._resume(kind, text)
@@ -353,6 +386,7 @@ class VoiceSession(Session):
                 self.bus.publish(TurnSkipped(self.clock.now(), turn.number, "no words transcribed"))
                 return
             turn.user_text = text
+            await self._hold_if_unfinished(turn, text)
             self._pending_audio = None
             self.bus.publish(TranscriptFinal(self.clock.now(), turn.number, text))
             messages = self.conversation.messages()
@@ -378,6 +412,19 @@ class VoiceSession(Session):
         finally:
             if self._response is asyncio.current_task():
                 self._response = None
+
+    async def _hold_if_unfinished(self, turn: _Turn, text: str) -> None:
+        """Words that stop mid-sentence ("Could you tell me") are not answered until the user has been
+        silent for `incomplete_silence_ms`: if they go on, `_speech_started` cancels this answer and
+        the turn continues with what follows (`turn_continued`)."""
+        if self.unfinished is None or not self.unfinished.unfinished(text):
+            return
+        until = turn.speech_end + self._hold_s
+        if self.clock.now() >= until:
+            return
+        self.bus.publish(TurnHeld(self.clock.now(), turn.number, text, until))
+        while self.clock.now() < until:  # polled: the clock may be media time (file transport)
+            await asyncio.sleep(0.01)
 
     async def _speak(self, turn: _Turn, deltas: AsyncIterator[str]) -> None:
         def on_sentence(index: int, sentence: str) -> None:

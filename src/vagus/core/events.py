@@ -55,7 +55,8 @@ class TurnEnded(Event):
     speech_start: float
     speech_end: float
     reason: str
-    """model_complete (the end-of-turn model judged it complete), silence or max_length."""
+    """model_complete (the end-of-turn model judged it complete), text_complete (the model said
+    unfinished, the transcript is a finished sentence), silence or max_length."""
     probability: float | None = None
     """The end-of-turn model's P(complete) for the final silence, when it answered."""
 
@@ -123,6 +124,26 @@ class AgentResumed(Event):
     """nothing (no words: noise, a cough), backchannel or echo."""
     user_text: str = ""
     paused_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnHeld(Event):
+    """The turn's words stop mid-sentence ("Could you tell me"): its answer waits until `until` for
+    more; if the user goes on, `turn_continued` follows."""
+
+    type: ClassVar[str] = "turn_held"
+    turn: int
+    text: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContinued(Event):
+    """The user went on talking before turn `turn` was answered: it is answered with what follows, as
+    the next turn (nothing was said in between)."""
+
+    type: ClassVar[str] = "turn_continued"
+    turn: int
 
 
 @dataclass(frozen=True, slots=True)

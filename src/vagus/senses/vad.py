@@ -68,6 +68,15 @@ class VoiceActivityDetector:
         self._run_start = 0.0
         self._run_time = 0.0
 
+    @property
+    def silent_since(self) -> float | None:
+        """While speaking: the start of the quiet run that may become the stop (the `at` its stop
+        transition will carry), None while the speech goes on. Lets the end-of-turn model start
+        before the detector is sure."""
+        if self.speaking and self._run_time > 0.0:
+            return self._run_start
+        return None
+
     def process(self, samples: np.ndarray, t: float) -> tuple[VadTransition, ...]:
         """Feed samples whose first sample is at session time `t`."""
         pending_before = self._splitter.pending

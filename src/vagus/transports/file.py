@@ -95,6 +95,10 @@ def summarise_turns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             record["latency"] = {k: e[k] for k in ("marks", "stages_ms", "overhead_ms", "response_ms")}
         elif kind == "turn_skipped":
             record["skipped"] = e["reason"]
+        elif kind == "turn_held":
+            record["held"] = {"at": e["t"], "until": e["until"], "text": e["text"]}
+        elif kind == "turn_continued":
+            record["continued_at"] = e["t"]  # answered together with the next turn
     out = []
     for number in sorted(turns):
         record = turns[number]

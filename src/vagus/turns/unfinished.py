@@ -1,0 +1,86 @@
+"""Does a transcript sound finished? The words' second opinion on the end of a turn.
+
+smart-turn hears words and prosody, but a fragment read with a falling voice ("Could you tell me")
+can sound complete to it; and it sometimes calls a plain complete sentence unfinished. The
+transcript settles both cheaply, because the turn's transcript is needed anyway:
+
+- it ends in a trailing ellipsis, a comma or a dash (Whisper writes "So the thing is..." for a voice
+  that trails off), or without any final punctuation (optional);
+- its last word cannot end an utterance: an article, a preposition, a conjunction, an auxiliary, a
+  filler ("um"), a subject pronoun ("I want to", "My name is", "maybe");
+- it ends in a phrase that needs a complement ("tell me", "I'd like", "the thing is");
+- Chinese: a trailing filler or conjunction (那个, 然后, 就是, 因为…).
+
+A transcript is *finished* when none of these hold and it ends with . ? ! or their CJK forms.
+Deliberately lexical: it runs in microseconds and is easy to extend in the config
+(`turns.end_of_turn.unfinished_endings`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from vagus.turns.interruption import normalise
+
+DANGLING_WORDS_EN = frozenset(
+    (
+        "a", "an", "the", "my", "your", "our", "their", "every",
+        "to", "of", "than",
+        "and", "but", "or", "nor", "because", "if", "whether", "unless", "although",
+        "i", "we", "they", "he", "she",
+        "um", "uh", "er", "erm",
+    )
+)  # fmt: skip
+"""Words an English utterance practically never ends on. Words that often do ("with", "for", "from",
+"can", "do", "so", "then", "though", "where", and "is" in "Do you know where the station is?") are
+left out: a wrong "unfinished" costs the user a
+long wait after every such turn."""
+DANGLING_UNLESS_ALONE_EN = frozenset(("maybe", "just", "very", "also", "even", "quite", "rather", "basically"))
+"""Unfinished at the end of a longer utterance ("I was thinking that maybe"), a whole answer alone
+("Maybe.")."""
+UNFINISHED_PHRASES_EN = (
+    "tell me", "show me", "give me", "let me", "help me with", "i want", "i need", "i'd like", "i would like",
+    "i was wondering", "wondering if", "the thing is", "what i mean is", "going to", "want to", "have to",
+    "need to", "my name is", "the problem is", "the question is",
+)  # fmt: skip
+UNFINISHED_ENDINGS_ZH = (
+    "那个", "这个", "然后", "就是", "因为", "所以", "但是", "可是", "还有", "而且", "或者", "如果", "和", "跟",
+    "的话", "嗯", "呃", "额", "我想", "我要",
+)  # fmt: skip
+
+_TRAILING_OPEN = re.compile(r"(\.\.\.|…|[,，、;；:：\-–—])\s*$")
+_FINAL_PUNCTUATION = re.compile(r"[.?!。？！]['\"”’)]*\s*$")
+
+
+class UnfinishedText:
+    def __init__(self, extra_endings: tuple[str, ...] | list[str] = (), require_final_punctuation: bool = True) -> None:
+        """`require_final_punctuation`: a transcript without . ? ! at its end counts as unfinished
+        (Whisper punctuates; turn it off for a speech-to-text provider that never does)."""
+        self.require_final_punctuation = require_final_punctuation
+        phrases = [*UNFINISHED_PHRASES_EN, *extra_endings]
+        words = [p for p in phrases if p and not _has_cjk(p)]
+        self._phrases = sorted({tuple(normalise(p)) for p in words if normalise(p)}, key=len, reverse=True)
+        self._cjk = tuple(sorted({*UNFINISHED_ENDINGS_ZH, *(p for p in extra_endings if _has_cjk(p))}))
+
+    def unfinished(self, text: str) -> bool:
+        """True when the words stop where a sentence cannot end. Empty text is not unfinished."""
+        stripped = text.strip()
+        if not stripped:
+            return False
+        if _TRAILING_OPEN.search(stripped):
+            return True
+        if self.require_final_punctuation and not _FINAL_PUNCTUATION.search(stripped):
+            return True
+        tokens = normalise(stripped)
+        if not tokens:
+            return False
+        last = tokens[-1]
+        if _has_cjk(last):
+            return last.endswith(self._cjk)
+        if last in DANGLING_WORDS_EN or (last in DANGLING_UNLESS_ALONE_EN and len(tokens) > 1):
+            return True
+        return any(len(tokens) >= len(p) and tuple(tokens[-len(p) :]) == p for p in self._phrases)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
