@@ -19,7 +19,7 @@ class FixedDelaySTT:
         self.delay_s = delay_s
         self.text = text
 
-    async def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
+    async def transcribe(self, audio: np.ndarray, sample_rate: int, prompt: str | None = None) -> Transcript:
         await asyncio.sleep(self.delay_s)
         return Transcript(self.text)
 

@@ -21,6 +21,7 @@ from vagus.agent.services import build_services
 from vagus.audio.resample import resample
 from vagus.config import load_config
 from vagus.transports.file import run_conversation
+from vagus.turns.interruption import normalise
 
 R = 16000
 COMPLETE = [
@@ -37,6 +38,11 @@ PAUSED = [  # (before the pause, after it)
     ("Could you tell me", "how far away the moon is?"),
     ("My name is, uh,", "Alice."),
     ("I was thinking that maybe", "we could go to the park."),
+    ("I need, uh,", "a taxi to the airport."),
+    ("What about", "the weather tomorrow?"),
+    ("Let me think,", "two coffees, please."),
+    ("Tell me about", "the history of Rome."),
+    ("And then we", "went home."),
 ]
 BACKCHANNELS = ["Yeah.", "Okay.", "Mm-hmm.", "Uh-huh.", "Right.", "I see."]
 INTERRUPTIONS = [
@@ -91,24 +97,31 @@ async def main() -> None:
         )
     )
 
-    # pauses and fillers: a turn that ends inside the pause is a premature cut-in
-    cut_ins, paused_latency = 0, []
+    # pauses and fillers: the agent cuts in when it starts to answer inside the pause, or answers the
+    # words before the pause as a turn of their own; a turn decided inside the pause that is withdrawn
+    # silently when the user goes on (turn_continued) is counted apart
+    cut_ins, withdrawn, paused_latency = 0, 0, []
     for before, after in PAUSED:
         a, b = say(before), say(after)
         gap = np.zeros(int(0.7 * R), np.float32)
         audio = np.concatenate([np.zeros(R // 2, np.float32), a, gap, b, np.zeros(4 * R, np.float32)])
         resume_at = 0.5 + len(a) / R + 0.7 + speech_bounds(b)[0]
         result = await run(audio)
-        if any(t["turn_decided"] < resume_at for t in result.turns):
+        answered = [t for t in result.turns if t.get("agent_text")]
+        spoke_early = any(t.get("agent_audio_start", 1e9) < resume_at for t in answered)
+        last_words = normalise(after)[-1]
+        whole = len(answered) == 1 and last_words in normalise(answered[0].get("user_text", ""))
+        if spoke_early or not whole:
             cut_ins += 1
-        elif result.turns:
-            paused_latency.append(
-                (result.turns[-1]["turn_decided"] - (resume_at - speech_bounds(b)[0] + speech_bounds(b)[1])) * 1000
-            )
+        else:
+            withdrawn += any(t["turn_decided"] < resume_at for t in result.turns)
+            final_end = resume_at - speech_bounds(b)[0] + speech_bounds(b)[1]
+            paused_latency.append((answered[0]["turn_decided"] - final_end) * 1000)
     rows.append(
         (
             "mid-sentence pause 0.7 s + fillers",
-            f"premature cut-in {cut_ins}/{len(PAUSED)}; end-of-turn after the final words "
+            f"premature cut-in {cut_ins}/{len(PAUSED)} ({100 * cut_ins / len(PAUSED):.0f}%); turn decided in the "
+            f"pause and withdrawn unheard {withdrawn}; end-of-turn after the final words "
             f"{statistics.median(paused_latency) if paused_latency else float('nan'):.0f} ms median",
         )
     )

@@ -45,7 +45,9 @@ class FakeOpenAI:
         form = await request.post()
         upload = form["file"]
         data = upload.file.read()
-        self.requests.append({"path": request.path, "model": form.get("model"), "bytes": len(data)})
+        self.requests.append(
+            {"path": request.path, "model": form.get("model"), "bytes": len(data), "prompt": form.get("prompt")}
+        )
         assert data[:4] == b"RIFF"
         return web.json_response({"text": " hello from the fake "})
 

@@ -6,7 +6,8 @@ from vagus.turns.interruption import BackchannelMatcher, normalise
 @pytest.mark.parametrize(
     "text",
     ["Mm-hmm.", "Mhm", "Uh-huh.", "Yeah.", "Yeah, yeah.", "Okay.", "Oh, I see.", "Right, got it.", "Hmm", "嗯", "嗯嗯",
-     "对对对", "好的。", "是的"],
+     "对对对", "好的。", "是的", "Emm.", "M-H-M.", "MMM.",
+     "And mm-hmm.", "And then?"],
 )  # fmt: skip
 def test_backchannels_and_fillers_in_english_and_chinese(text):
     assert BackchannelMatcher().classify(text) == "backchannel"

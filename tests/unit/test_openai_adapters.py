@@ -64,9 +64,11 @@ async def test_stt_posts_a_wav_and_returns_text():
     async with fake.serve() as url:
         stt = OpenAICompatibleSTT(url, "whisper-1")
         transcript = await stt.transcribe(np.zeros(48000, dtype=np.float32), 48000)
+        await stt.transcribe(np.zeros(1600, dtype=np.float32), 16000, prompt="Mm-hmm. Uh-huh.")
         await stt.close()
     assert transcript.text == "hello from the fake"
     assert fake.requests[0]["model"] == "whisper-1" and fake.requests[0]["bytes"] > 32000
+    assert fake.requests[0]["prompt"] is None and fake.requests[1]["prompt"] == "Mm-hmm. Uh-huh."
 
 
 async def test_tts_streams_pcm_even_when_split_mid_sample():

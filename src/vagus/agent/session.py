@@ -50,7 +50,7 @@ from vagus.senses.front_end import build_front_end
 from vagus.senses.vad import VadSettings, VadTransition, VoiceActivityDetector
 from vagus.services.errors import ProviderError
 from vagus.turns.endpointing import SemanticWaits, SilenceEndpointer, TurnDecision
-from vagus.turns.interruption import BackchannelMatcher
+from vagus.turns.interruption import JUDGING_PROMPT, BackchannelMatcher
 from vagus.turns.playout import Playout
 from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
@@ -61,6 +61,8 @@ INPUT_RATE = 16000
 SENSES_REPORT_S = 5.0
 SETTLING_FACTOR = 3.0
 """While the echo canceller is still converging, a barge-in needs this many times the usual speech."""
+JUDGING_LEAD_IN_S = 0.1
+"""Audio kept before the onset of speech over the agent when transcribing it to judge the pause."""
 APOLOGY = "Sorry, I can't reach my language model right now."
 
 
@@ -233,7 +235,9 @@ class VoiceSession(Session):
         if pause is not None and not pause.classifying:
             pause.classifying = True
             pause.speech_end = tr.at
-            self.spawn(self._judge_pause(pause, self.recorder.peek()), "judge-pause")
+            # from just before the onset: Whisper invents words ("And then,") in a long lead-in
+            lead_in = tr.decided - pause.onset + JUDGING_LEAD_IN_S
+            self.spawn(self._judge_pause(pause, self.recorder.peek(lead_in)), "judge-pause")
 
     def _check_turn_end(self, now: float) -> None:
         """While the agent is paused the user's turn stays open: a backchannel is no turn, and words
@@ -330,7 +334,7 @@ class VoiceSession(Session):
     async def _judge_pause(self, pause: _Pause, audio: np.ndarray) -> None:
         """Transcribe the speech that paused the agent: words that are not a backchannel interrupt."""
         try:
-            text = (await self.services.stt.transcribe(audio, INPUT_RATE)).text.strip()
+            text = (await self.services.stt.transcribe(audio, INPUT_RATE, JUDGING_PROMPT)).text.strip()
         except ProviderError as exc:  # unknown words: the user did talk, so they get the floor
             log.warning("judging an interruption: %s", exc)
             text, kind = "", "speech"

@@ -22,13 +22,18 @@ Kind = Literal["nothing", "backchannel", "echo", "speech"]
 BACKCHANNEL_PHRASES_EN = (
     "yeah", "yes", "yep", "yup", "ok", "okay", "right", "sure", "alright", "all right", "i see", "got it",
     "uh-huh", "mm-hm", "mm-hmm", "mhm", "oh", "ah", "wow", "cool", "nice", "great", "indeed", "exactly",
-    "true", "really", "no way", "uh", "um", "er", "hmm", "huh",
+    "true", "really", "no way", "uh", "um", "er", "hmm", "huh", "and", "and then", "go on",
 )  # fmt: skip
+"""Backchannels, fillers and continuers ("and then?", "go on": keep talking)."""
 BACKCHANNEL_PHRASES_ZH = (
     "嗯", "嗯嗯", "对", "对对", "对的", "是", "是的", "是啊", "好", "好的", "哦", "噢", "啊", "行", "没错",
     "明白", "懂了", "这样啊", "原来如此", "呃", "额",
 )  # fmt: skip
-_HUMMING = re.compile(r"^(m+|m+h*m+|h+m+|mh+m+|u+h+|u+m+|a+h+|o+h+|e+r+|uh*huh|mmhmm|mhmm)$")
+_HUMMING = re.compile(r"^(m+|m+h*m+|h+m+|mh+m+|u+h+|u+m+|a+h+|o+h+|e+r+|e+m+|uh*huh|mmhmm|mhmm)$")
+JUDGING_PROMPT = "Mm-hmm. Uh-huh. Yeah. Okay. Hmm."
+"""Whisper's initial prompt when transcribing speech over the agent: without it tiny.en writes a hum
+as "MMM.", "Emm." or even "in a moment."; with it, "Mm-hmm." (real interruptions such as "Stop." or
+"Hold on a second." come out the same, measured on Piper speech)."""
 _PUNCTUATION = re.compile(r"[^\w\s']+")
 
 
@@ -39,7 +44,7 @@ def _is_cjk(ch: str) -> bool:
 def normalise(text: str) -> list[str]:
     """Lower-case word tokens without punctuation; hyphenated sounds join ("mm-hm" → "mmhm");
     CJK characters are kept as one run per word."""
-    text = re.sub(r"(\w)-(\w)", r"\1\2", text.lower())
+    text = re.sub(r"(?<=\w)-(?=\w)", "", text.lower())
     return _PUNCTUATION.sub(" ", text).split()
 
 

@@ -8,7 +8,8 @@ transcript settles both cheaply, because the turn's transcript is needed anyway:
   that trails off), or without any final punctuation (optional);
 - its last word cannot end an utterance: an article, a preposition, a conjunction, an auxiliary, a
   filler ("um"), a subject pronoun ("I want to", "My name is", "maybe");
-- it ends in a phrase that needs a complement ("tell me", "I'd like", "the thing is");
+- it ends in a phrase that needs a complement ("tell me", "I'd like", "the thing is") or holds the
+  floor ("let me think"), or a short one ends on a preposition ("Tell me about");
 - Chinese: a trailing filler or conjunction (那个, 然后, 就是, 因为…).
 
 A transcript is *finished* when none of these hold and it ends with . ? ! or their CJK forms.
@@ -38,11 +39,17 @@ long wait after every such turn."""
 DANGLING_UNLESS_ALONE_EN = frozenset(("maybe", "just", "very", "also", "even", "quite", "rather", "basically"))
 """Unfinished at the end of a longer utterance ("I was thinking that maybe"), a whole answer alone
 ("Maybe.")."""
+STRANDED_PREPOSITIONS_EN = frozenset(("about", "with", "for", "from", "into", "on", "at", "in", "like", "by"))
+"""Unfinished at the end of a short utterance ("Tell me about", "What about"); a longer one often ends
+on them ("What are you talking about?")."""
+SHORT_UTTERANCE_WORDS = 3
 UNFINISHED_PHRASES_EN = (
     "tell me", "show me", "give me", "let me", "help me with", "i want", "i need", "i'd like", "i would like",
     "i was wondering", "wondering if", "the thing is", "what i mean is", "going to", "want to", "have to",
     "need to", "my name is", "the problem is", "the question is",
+    "let me think", "let me see", "hold on", "hang on", "one second", "just a second", "give me a second",
 )  # fmt: skip
+"""Phrases that need a complement, and floor-holding ones ("Let me think.": the user is not done)."""
 UNFINISHED_ENDINGS_ZH = (
     "那个", "这个", "然后", "就是", "因为", "所以", "但是", "可是", "还有", "而且", "或者", "如果", "和", "跟",
     "的话", "嗯", "呃", "额", "我想", "我要",
@@ -78,6 +85,8 @@ class UnfinishedText:
         if _has_cjk(last):
             return last.endswith(self._cjk)
         if last in DANGLING_WORDS_EN or (last in DANGLING_UNLESS_ALONE_EN and len(tokens) > 1):
+            return True
+        if last in STRANDED_PREPOSITIONS_EN and len(tokens) <= SHORT_UTTERANCE_WORDS:
             return True
         return any(len(tokens) >= len(p) and tuple(tokens[-len(p) :]) == p for p in self._phrases)
 

@@ -19,6 +19,7 @@ class Transcript:
 class STT(Protocol):
     name: str
 
-    async def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
-        """Transcribe mono float32 audio."""
+    async def transcribe(self, audio: np.ndarray, sample_rate: int, prompt: str | None = None) -> Transcript:
+        """Transcribe mono float32 audio. `prompt`: text that biases the spelling and style (Whisper's
+        initial prompt / the OpenAI API's `prompt`), e.g. backchannels so a hum is written "Mm-hmm"."""
         ...

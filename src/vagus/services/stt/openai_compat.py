@@ -24,7 +24,7 @@ class OpenAICompatibleSTT(HttpProvider):
         self.model = model
         self.language = language
 
-    async def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
+    async def transcribe(self, audio: np.ndarray, sample_rate: int, prompt: str | None = None) -> Transcript:
         if audio.size == 0:
             return Transcript(text="")
         buffer = io.BytesIO()
@@ -35,6 +35,8 @@ class OpenAICompatibleSTT(HttpProvider):
         form.add_field("response_format", "json")
         if self.language:
             form.add_field("language", self.language)
+        if prompt:
+            form.add_field("prompt", prompt)
         async with self.post("/audio/transcriptions", data=form) as response:
             try:
                 body = await response.json(content_type=None)

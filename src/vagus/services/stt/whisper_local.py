@@ -90,7 +90,7 @@ class WhisperSTT:
         self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
         self._worker = ModelWorker("stt")
 
-    def _run(self, audio: np.ndarray) -> Transcript:
+    def _run(self, audio: np.ndarray, prompt: str | None = None) -> Transcript:
         segments, info = self._model.transcribe(
             audio,
             language=self.language,
@@ -98,6 +98,7 @@ class WhisperSTT:
             vad_filter=False,
             without_timestamps=True,
             condition_on_previous_text=False,
+            initial_prompt=prompt or None,
         )
         texts: list[str] = []
         logprobs: list[float] = []
@@ -111,11 +112,11 @@ class WhisperSTT:
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
         return Transcript(text=text, language=info.language, confidence=confidence)
 
-    async def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
+    async def transcribe(self, audio: np.ndarray, sample_rate: int, prompt: str | None = None) -> Transcript:
         if audio.size == 0:
             return Transcript(text="")
         audio = resample(np.asarray(audio, dtype=np.float32), sample_rate, WHISPER_RATE)
-        return await self._worker.run(lambda: self._run(audio))
+        return await self._worker.run(lambda: self._run(audio, prompt))
 
     def warmup(self) -> None:
         self._run(np.zeros(WHISPER_RATE // 2, dtype=np.float32))
