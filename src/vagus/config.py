@@ -114,6 +114,33 @@ class EndOfTurnConfig(_Section):
         return self
 
 
+class AgentBackchannelConfig(_Section):
+    """The agent's own "mm-hm" while the user pauses mid-turn (off by default)."""
+
+    enabled: bool = False
+    phrases: list[str] = Field(
+        default_factory=lambda: ["Mm-hmm.", "Okay.", "I see."], min_length=1, description="said in turn"
+    )
+    after_silence_ms: float = Field(
+        700,
+        gt=0,
+        le=10000,
+        description="a pause this long in a turn judged unfinished (after the transcript's check, ~600 ms)",
+    )
+    min_turn_s: float = Field(3.0, ge=0, le=60, description="only in a turn that has gone on this long")
+    min_interval_s: float = Field(8.0, ge=0, le=600, description="at most one per this many seconds")
+
+
+class AcknowledgementConfig(_Section):
+    """A short "Let me think." when an answer is slow to start (off by default)."""
+
+    enabled: bool = False
+    phrases: list[str] = Field(
+        default_factory=lambda: ["Let me think.", "One moment."], min_length=1, description="said in turn"
+    )
+    after_ms: float = Field(1500, gt=0, le=30000, description="no answer audio this long after the turn ended")
+
+
 class TurnConfig(_Section):
     silence_ms: float = Field(
         500, gt=0, le=10000, description="silence after speech that ends the user's turn (end_of_turn.model: none)"
@@ -140,6 +167,8 @@ class TurnConfig(_Section):
     backchannels: list[str] = Field(
         default_factory=list, description="more words or phrases that never interrupt (built in: English, Chinese)"
     )
+    agent_backchannels: AgentBackchannelConfig = AgentBackchannelConfig()
+    acknowledgement: AcknowledgementConfig = AcknowledgementConfig()
 
 
 class _ProviderSection(_Section):

@@ -90,3 +90,31 @@ def test_an_answer_that_ran_out_while_paused_finishes_on_resume():
     assert playout.speaking
     playout.resume()
     assert not playout.speaking and events[-1] == ("stop", 4, False)
+
+
+def test_a_cue_plays_ahead_of_the_answer_and_is_not_part_of_it():
+    playout, events = make()
+    playout.cue(np.full(30, 0.5, np.float32))
+    assert playout.cueing
+    playout.begin(3)
+    s0 = playout.add_sentence("the answer")
+    playout.enqueue(s0, np.full(40, 0.1, np.float32))
+    a = playout.pull(20)
+    assert np.allclose(a, 0.5) and events == []  # the cue is no answer: no start callback
+    b = playout.pull(20)
+    assert np.allclose(b[:10], 0.5) and not b[10:].any() and not playout.cueing  # cue ends on its own frame
+    c = playout.pull(20)
+    assert np.allclose(c, 0.1) and events == [("start", 3)]
+    assert playout.heard_text() == "the"  # half of the sentence: the cue counts for nothing
+    playout.pull(20)
+    playout.sentence_done(s0)
+    playout.close()
+    assert playout.heard_text() == "the answer"
+
+
+def test_dropping_a_cue_silences_the_next_frame():
+    playout, events = make()
+    playout.cue(np.full(100, 0.5, np.float32))
+    assert playout.pull(20).any()
+    playout.drop_cue()
+    assert not playout.pull(20).any() and not playout.cueing and events == []

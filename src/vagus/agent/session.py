@@ -23,6 +23,7 @@ from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock
 from vagus.core.events import (
+    AgentCue,
     AgentPaused,
     AgentResumed,
     AgentSentence,
@@ -49,6 +50,7 @@ from vagus.logs import log_session_events
 from vagus.senses.front_end import build_front_end
 from vagus.senses.vad import VadSettings, VadTransition, VoiceActivityDetector
 from vagus.services.errors import ProviderError
+from vagus.turns.cues import BackchannelTiming, CueVoice
 from vagus.turns.endpointing import SemanticWaits, SilenceEndpointer, TurnDecision
 from vagus.turns.interruption import JUDGING_PROMPT, BackchannelMatcher
 from vagus.turns.playout import Playout
@@ -86,6 +88,7 @@ class _Turn:
     decided: float
     decided_real: float
     user_text: str = ""
+    held: bool = False
     marks: dict[str, float] = field(default_factory=dict)
     stages_ms: dict[str, float] = field(default_factory=dict)
     speak: SpeakTimings = field(default_factory=SpeakTimings)
@@ -147,6 +150,12 @@ class VoiceSession(Session):
             UnfinishedText(eot.unfinished_endings, eot.require_final_punctuation) if eot.text_check else None
         )
         self._hold_s = eot.incomplete_silence_ms / 1000.0
+        bc, ack = tc.agent_backchannels, tc.acknowledgement
+        self._backchannel_voice = CueVoice(bc.phrases, services.tts, output_rate) if bc.enabled else None
+        self._backchannel_timing = BackchannelTiming(bc.after_silence_ms, bc.min_turn_s, bc.min_interval_s)
+        self._ack_voice = CueVoice(ack.phrases, services.tts, output_rate) if ack.enabled else None
+        self._ack_after_s = ack.after_ms / 1000.0
+        self._cues_prepared = self._backchannel_voice is None and self._ack_voice is None
         self.endpointer = SilenceEndpointer(tc.silence_ms, tc.min_utterance_ms, tc.max_utterance_s, semantic)
         self.recorder = UtteranceRecorder(INPUT_RATE, tc.preroll_ms, tc.max_utterance_s + 1)
         self.conversation = Conversation(config.system_prompt, config.context_tokens)
@@ -187,6 +196,10 @@ class VoiceSession(Session):
             self.spawn(self._judge_end_of_turn(due, self.recorder.peek(8.0)), "end-of-turn")
         if t >= self._next_report:
             self._report_senses(t)
+        if not self._cues_prepared:
+            self.prepare_cues()
+        if self._backchannel_voice is not None:
+            self._maybe_backchannel(end)
         self._check_turn_end(end)
 
     def pull_audio(self, n: int) -> np.ndarray:
@@ -211,6 +224,8 @@ class VoiceSession(Session):
 
     def _speech_started(self, tr: VadTransition) -> None:
         self.bus.publish(UserSpeechStarted(tr.decided, tr.at))
+        if self.playout.cueing:
+            self.playout.drop_cue()  # never over the user
         if not self.endpointer.in_turn:
             self.recorder.start(tr.at)
         self.endpointer.speech_started(tr.at)
@@ -271,6 +286,8 @@ class VoiceSession(Session):
         reuse = known is not None and known[0] == decision.speech_end and speech_start == decision.speech_start
         words = known[1] if reuse and known is not None else None
         self._response = self.spawn(self._respond(turn, audio, words), f"turn-{turn.number}")
+        if self._ack_voice is not None:
+            self.spawn(self._acknowledge_if_slow(turn), "acknowledgement")
 
     async def _judge_end_of_turn(self, speech_end: float, audio: np.ndarray) -> None:
         model = self.services.end_of_turn
@@ -426,9 +443,49 @@ class VoiceSession(Session):
         until = turn.speech_end + self._hold_s
         if self.clock.now() >= until:
             return
+        turn.held = True
         self.bus.publish(TurnHeld(self.clock.now(), turn.number, text, until))
         while self.clock.now() < until:  # polled: the clock may be media time (file transport)
             await asyncio.sleep(0.01)
+
+    # ---- cues: the agent's backchannels and acknowledgements (turns/cues.py) ------------------------
+
+    def prepare_cues(self) -> None:
+        """Synthesise the cues' audio in the background, once (on the first frame: needs the loop)."""
+        if self._cues_prepared:
+            return
+        self._cues_prepared = True
+        for voice in (self._backchannel_voice, self._ack_voice):
+            if voice is not None:
+                self.spawn(voice.prepare(), "prepare-cues")
+
+    def _maybe_backchannel(self, now: float) -> None:
+        ep, voice = self.endpointer, self._backchannel_voice
+        if voice is None or self.vad.speaking or self.responding or self.playout.cueing or self._pause is not None:
+            return
+        silence = ep.paused_mid_turn
+        if silence is None or not self._backchannel_timing.due(now, ep.speech_start, silence, True):
+            return
+        cue = voice.next()
+        if cue is None:
+            return
+        self._backchannel_timing.played(now, silence)
+        self.playout.cue(cue[1])
+        self.bus.publish(AgentCue(now, self._turn_count + 1, "backchannel", cue[0]))
+
+    async def _acknowledge_if_slow(self, turn: _Turn) -> None:
+        due = turn.decided + self._ack_after_s
+        while self.clock.now() < due:  # polled: the clock may be media time (file transport)
+            await asyncio.sleep(0.02)
+        voice = self._ack_voice
+        if voice is None or self._current is not turn or self._response is None or turn.held:
+            return  # answered, dropped, or waiting on purpose for more words
+        if turn.speak.first_audio_queued is not None or self.vad.speaking or self.playout.speaking:
+            return
+        cue = voice.next()
+        if cue is not None:
+            self.playout.cue(cue[1])
+            self.bus.publish(AgentCue(self.clock.now(), turn.number, "acknowledgement", cue[0]))
 
     async def _speak(self, turn: _Turn, deltas: AsyncIterator[str]) -> None:
         def on_sentence(index: int, sentence: str) -> None:

@@ -147,6 +147,18 @@ class TurnContinued(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AgentCue(Event):
+    """The agent said a short cue outside its answers: a backchannel while the user paused mid-turn,
+    or an acknowledgement while a slow answer is prepared (`turns/cues.py`)."""
+
+    type: ClassVar[str] = "agent_cue"
+    turn: int
+    kind: str
+    """backchannel or acknowledgement"""
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class TurnSkipped(Event):
     type: ClassVar[str] = "turn_skipped"
     turn: int

@@ -95,6 +95,8 @@ def summarise_turns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             record["latency"] = {k: e[k] for k in ("marks", "stages_ms", "overhead_ms", "response_ms")}
         elif kind == "turn_skipped":
             record["skipped"] = e["reason"]
+        elif kind == "agent_cue":
+            record.setdefault("cues", []).append({"at": e["t"], "kind": e["kind"], "text": e["text"]})
         elif kind == "turn_held":
             record["held"] = {"at": e["t"], "until": e["until"], "text": e["text"]}
         elif kind == "turn_continued":

@@ -102,6 +102,14 @@ class SilenceEndpointer:
         return self._speech_start
 
     @property
+    def paused_mid_turn(self) -> float | None:
+        """The start of the current silence when the model judged the turn unfinished, else None."""
+        p, w = self.probability, self.semantic
+        if w is None or p is None or p >= w.threshold:
+            return None
+        return self._speech_end
+
+    @property
     def probability(self) -> float | None:
         """The model's P(complete) for the current silence, once it has answered."""
         answer = self._answer

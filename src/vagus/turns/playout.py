@@ -4,6 +4,10 @@ much of each sentence was actually played.
 `pull` runs on the per-frame path and costs a slice copy. `interrupt` empties the queue, so the very
 next pulled frame is silence (barge-in within one frame), and returns the words the user heard:
 whole sentences that finished playing, plus the played fraction of the sentence that was cut.
+
+A *cue* is a short sound outside any answer (the agent's "mm-hm", a "let me think"): it plays ahead
+of the answer's audio, is not part of what was said (no sentence, no started/finished callbacks),
+and `drop_cue` silences it on the next frame when the user starts talking.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Playout:
         self._open = False
         self._started = False
         self._paused = False
+        self._cue: np.ndarray | None = None
+        self._cue_pos = 0
         self._zeros = np.zeros(0, dtype=np.float32)
         self.on_started = on_started
         self.on_finished = on_finished
@@ -70,6 +76,29 @@ class Playout:
         self._paused = False
         if not self._blocks and not self._open:
             self._finish(interrupted=False)
+
+    @property
+    def cueing(self) -> bool:
+        return self._cue is not None
+
+    def cue(self, pcm: np.ndarray) -> None:
+        """Play `pcm` (at `sample_rate`) ahead of anything queued; replaces a cue still playing."""
+        self._cue = np.asarray(pcm, dtype=np.float32) if len(pcm) else None
+        self._cue_pos = 0
+
+    def drop_cue(self) -> None:
+        self._cue = None
+
+    def _pull_cue(self, n: int) -> np.ndarray:
+        cue = self._cue
+        assert cue is not None
+        out = np.zeros(n, dtype=np.float32)
+        take = min(n, len(cue) - self._cue_pos)
+        out[:take] = cue[self._cue_pos : self._cue_pos + take]
+        self._cue_pos += take
+        if self._cue_pos >= len(cue):
+            self._cue = None
+        return out
 
     @property
     def active(self) -> bool:
@@ -111,6 +140,8 @@ class Playout:
 
     def pull(self, n: int) -> np.ndarray:
         """The next `n` samples to send; silence where there is nothing to play."""
+        if self._cue is not None and not self._paused:
+            return self._pull_cue(n)
         if not self._blocks or self._paused:
             if len(self._zeros) != n:
                 self._zeros = np.zeros(n, dtype=np.float32)
@@ -152,6 +183,7 @@ class Playout:
         """Stop now; returns what the user heard of this answer."""
         heard = self.heard_text()
         self._blocks.clear()
+        self._cue = None
         self._open = False
         self._paused = False
         self._finish(interrupted=True)
