@@ -4,6 +4,9 @@ quickly."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -77,3 +80,82 @@ async def test_a_complete_question_ends_its_turn_within_300_ms(services, offline
     for turn, spoken in zip(result.turns, manifest["two_questions"], strict=True):
         assert turn["end_of_turn"]["reason"] == "model_complete"
         assert turn["turn_decided"] - spoken["end"] < 0.3
+
+
+async def test_words_that_stop_mid_sentence_wait_for_the_rest(services, offline_config):
+    first, rest = say(services, "Could you tell me"), say(services, "how far away the moon is?")
+    resume = 0.5 + len(first) / R + 0.8
+    audio = np.concatenate(
+        [np.zeros(R // 2, np.float32), first, np.zeros(int(0.8 * R), np.float32), rest, np.zeros(5 * R, np.float32)]
+    )
+    result = await run_conversation(audio, R, services, offline_config)
+    answered = [t for t in result.turns if t.get("agent_text")]
+    assert len(answered) == 1 and "moon" in answered[0]["user_text"].lower(), result.turns
+    assert answered[0]["agent_audio_start"] > resume  # nothing said into the pause
+    assert events(result, "interruption") == []
+
+
+class SlowLLM:
+    """The offline brain behind a slow first token, as a hosted model or a tool call can be."""
+
+    name = "slow"
+
+    def __init__(self, llm, delay_s: float) -> None:
+        self.llm, self.delay_s = llm, delay_s
+
+    async def stream(self, messages):
+        await asyncio.sleep(self.delay_s)
+        async for delta in self.llm.stream(messages):
+            yield delta
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_a_slow_answer_is_acknowledged_only_when_configured(services, offline_config, enabled):
+    config = offline_config.model_copy(deep=True)
+    config.turns.acknowledgement.enabled = enabled
+    config.turns.acknowledgement.after_ms = 600
+    slow = dataclasses.replace(services, llm=SlowLLM(services.llm, 2.0))
+    audio, rate = load_fixture("hello")
+    audio = np.concatenate([audio, np.zeros(rate * 7, np.float32)])
+    sessions: list = []
+    result = await run_conversation(audio, rate, slow, config, on_session=sessions.append)
+    cues = events(result, "agent_cue")
+    answered = [t for t in result.turns if t.get("agent_text")]
+    assert len(answered) == 1
+    if not enabled:
+        assert cues == []
+        return
+    assert len(cues) == 1 and cues[0]["kind"] == "acknowledgement" and cues[0]["text"] == "Let me think."
+    turn = answered[0]
+    assert turn["turn_decided"] + 0.6 <= cues[0]["t"] < turn["agent_audio_start"]
+    cue_audio = result.output[int(cues[0]["t"] * rate) : int((cues[0]["t"] + 0.3) * rate)]
+    assert np.abs(cue_audio).max() > 0.01  # it was heard
+    context = " ".join(e.content for e in sessions[0].conversation.entries)
+    assert "Let me think" not in context  # a cue is not part of the answer
+
+
+async def test_the_agent_says_mm_hm_when_the_user_pauses_mid_turn_and_never_over_them(services, offline_config):
+    config = offline_config.model_copy(deep=True)
+    config.turns.agent_backchannels.enabled = True
+    config.turns.agent_backchannels.min_turn_s = 2.0
+    # this test is about the cue, not the model: smart-turn's view of Piper's "and, um," varies between
+    # runs, so every pause is made to count as unfinished
+    config.turns.end_of_turn.threshold = 0.999
+    first = say(services, "So last summer I went to Italy with my whole family, and, um,")
+    rest = say(services, "we visited Rome.")
+    loud = np.flatnonzero(np.abs(first) > 0.02 * np.abs(first).max())
+    words_end = 0.5 + (loud[-1] + 1) / R  # Piper ends its audio with a little silence
+    resume = 0.5 + len(first) / R + 1.0  # within the 1.5 s wait for an unfinished turn
+    audio = np.concatenate(
+        [np.zeros(R // 2, np.float32), first, np.zeros(int(1.0 * R), np.float32), rest, np.zeros(5 * R, np.float32)]
+    )
+    result = await run_conversation(audio, R, services, config)
+    cues = events(result, "agent_cue")
+    assert len(cues) == 1 and cues[0]["kind"] == "backchannel", result.events
+    assert words_end + 0.7 <= cues[0]["t"] < resume
+    # the cue stops on the frame after the VAD hears the user again, and nothing is said over them
+    heard_again = min(e["t"] for e in events(result, "user_speech_started") if e["t"] > cues[0]["t"])
+    window = result.output[int((heard_again + 0.02) * R) : int((resume + len(rest) / R - 0.1) * R)]
+    assert not window.any(), (np.flatnonzero(window)[:3] / R + heard_again, result.events)
+    answered = [t for t in result.turns if t.get("agent_text")]
+    assert len(answered) == 1 and "rome" in answered[0]["user_text"].lower()
