@@ -332,8 +332,7 @@ class VoiceSession(Session):
             # echo or a click would otherwise be transcribed ("Thank you." is Whisper's favourite)
             # and answered over the answer still playing
             self._barge_candidate = None
-            self.endpointer.reset()
-            self.recorder.take()
+            self._forget_speech()
         elif not self.playout.speaking:  # the agent finished first: an ordinary turn goes on
             self._barge_candidate = None
         elif now - onset >= needed:
@@ -381,10 +380,19 @@ class VoiceSession(Session):
         if pause is None:
             return
         now = self.clock.now()
-        self.endpointer.reset()  # a backchannel, a cough or an echo is not a turn
-        self.recorder.take()
+        self._forget_speech()  # a backchannel, a cough or an echo is not a turn
         self.playout.resume()
         self.bus.publish(AgentResumed(now, pause.turn, kind, text, round((now - pause.paused_at) * 1000, 1)))
+
+    def _forget_speech(self) -> None:
+        """The speech so far is no turn: the endpointer starts afresh and its audio is dropped."""
+        self.endpointer.reset()
+        self.recorder.take()
+
+    async def _sleep_until(self, t: float) -> None:
+        """Wait for session time `t`, polled: the clock may be media time (file transport)."""
+        while self.clock.now() < t:
+            await asyncio.sleep(0.01)
 
     def _cancel_response(self) -> None:
         if self._response is not None:
@@ -445,8 +453,7 @@ class VoiceSession(Session):
             return
         turn.held = True
         self.bus.publish(TurnHeld(self.clock.now(), turn.number, text, until))
-        while self.clock.now() < until:  # polled: the clock may be media time (file transport)
-            await asyncio.sleep(0.01)
+        await self._sleep_until(until)
 
     # ---- cues: the agent's backchannels and acknowledgements (turns/cues.py) ------------------------
 
@@ -474,9 +481,7 @@ class VoiceSession(Session):
         self.bus.publish(AgentCue(now, self._turn_count + 1, "backchannel", cue[0]))
 
     async def _acknowledge_if_slow(self, turn: _Turn) -> None:
-        due = turn.decided + self._ack_after_s
-        while self.clock.now() < due:  # polled: the clock may be media time (file transport)
-            await asyncio.sleep(0.02)
+        await self._sleep_until(turn.decided + self._ack_after_s)
         voice = self._ack_voice
         if voice is None or self._current is not turn or self._response is None or turn.held:
             return  # answered, dropped, or waiting on purpose for more words

@@ -160,12 +160,11 @@ class SilenceEndpointer:
     def text_due(self) -> float | None:
         """The speech end whose transcript should be checked, once: when the model's settled answer
         for the current silence is "unfinished" (a finished sentence can then end the turn sooner)."""
-        w = self.semantic
-        p = self.probability
-        if w is None or p is None or p >= w.threshold or self._asked_early or self._speech_end == self._text_asked_for:
+        end = self.paused_mid_turn
+        if end is None or self._asked_early or end == self._text_asked_for:
             return None
-        self._text_asked_for = self._speech_end
-        return self._speech_end
+        self._text_asked_for = end
+        return end
 
     def set_text_finished(self, speech_end: float) -> None:
         """The transcript up to `speech_end` is a finished sentence."""

@@ -37,8 +37,12 @@ as "MMM.", "Emm." or even "in a moment."; with it, "Mm-hmm." (real interruptions
 _PUNCTUATION = re.compile(r"[^\w\s']+")
 
 
-def _is_cjk(ch: str) -> bool:
+def is_cjk(ch: str) -> bool:
     return "CJK" in unicodedata.name(ch, "")
+
+
+def has_cjk(text: str) -> bool:
+    return any(is_cjk(ch) for ch in text)
 
 
 def normalise(text: str) -> list[str]:
@@ -52,9 +56,9 @@ class BackchannelMatcher:
     def __init__(self, extra: tuple[str, ...] | list[str] = ()) -> None:
         phrases = [*BACKCHANNEL_PHRASES_EN, *BACKCHANNEL_PHRASES_ZH, *extra]
         self._word_phrases = sorted(
-            {tuple(normalise(p)) for p in phrases if p and not any(_is_cjk(c) for c in p)}, key=len, reverse=True
+            {tuple(normalise(p)) for p in phrases if p and not has_cjk(p)}, key=len, reverse=True
         )
-        self._cjk = sorted({p for p in phrases if p and all(_is_cjk(c) for c in p)}, key=len, reverse=True)
+        self._cjk = sorted({p for p in phrases if p and all(is_cjk(c) for c in p)}, key=len, reverse=True)
 
     def _cjk_run(self, run: str) -> bool:
         while run:
@@ -70,7 +74,7 @@ class BackchannelMatcher:
         i = 0
         while i < len(tokens):
             token = tokens[i]
-            if all(_is_cjk(c) for c in token):
+            if all(is_cjk(c) for c in token):
                 if not self._cjk_run(token):
                     return False
                 i += 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from vagus.turns.interruption import normalise
+from vagus.turns.interruption import has_cjk, normalise
 
 DANGLING_WORDS_EN = frozenset(
     (
@@ -65,9 +65,9 @@ class UnfinishedText:
         (Whisper punctuates; turn it off for a speech-to-text provider that never does)."""
         self.require_final_punctuation = require_final_punctuation
         phrases = [*UNFINISHED_PHRASES_EN, *extra_endings]
-        words = [p for p in phrases if p and not _has_cjk(p)]
+        words = [p for p in phrases if p and not has_cjk(p)]
         self._phrases = sorted({tuple(normalise(p)) for p in words if normalise(p)}, key=len, reverse=True)
-        self._cjk = tuple(sorted({*UNFINISHED_ENDINGS_ZH, *(p for p in extra_endings if _has_cjk(p))}))
+        self._cjk = tuple(sorted({*UNFINISHED_ENDINGS_ZH, *(p for p in extra_endings if has_cjk(p))}))
 
     def unfinished(self, text: str) -> bool:
         """True when the words stop where a sentence cannot end. Empty text is not unfinished."""
@@ -82,14 +82,10 @@ class UnfinishedText:
         if not tokens:
             return False
         last = tokens[-1]
-        if _has_cjk(last):
+        if has_cjk(last):
             return last.endswith(self._cjk)
         if last in DANGLING_WORDS_EN or (last in DANGLING_UNLESS_ALONE_EN and len(tokens) > 1):
             return True
         if last in STRANDED_PREPOSITIONS_EN and len(tokens) <= SHORT_UTTERANCE_WORDS:
             return True
         return any(len(tokens) >= len(p) and tuple(tokens[-len(p) :]) == p for p in self._phrases)
-
-
-def _has_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
