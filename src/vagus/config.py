@@ -45,17 +45,25 @@ class EchoConfig(_Section):
 
 class DenoiseConfig(_Section):
     # Off by default: measured, Silero alone ignores stationary noise, while a suppressor costs
-    # 0.05–1.6 ms per 10 ms and delays barge-in by ~100 ms (docs/senses.md).
+    # 0.05–1.6 ms per 10 ms and delays what the VAD hears by 20–30 ms (docs/senses.md).
     enabled: bool = False
-    engine: Literal["rnnoise", "dfn3", "apm"] = "rnnoise"
+    engine: Literal["gtcrn", "rnnoise", "dfn3", "apm"] = "gtcrn"
+    model_path: Path | None = Field(None, description="gtcrn: another streaming GTCRN ONNX export (default: packaged)")
     attenuation_limit_db: float = Field(30, ge=0, le=100, description="dfn3: most it may attenuate")
-    clean_snr_db: float = Field(
-        25,
+    clean_snr_db: float | None = Field(
+        None,
         ge=0,
         le=60,
-        description="rnnoise/dfn3: input SNR at which the input passes through unchanged; the output blends "
-        "towards the suppressor as the running SNR estimate falls (0: always fully suppressed)",
+        description="input SNR at which the input passes through unchanged; the output blends towards the "
+        "suppressor as the running SNR estimate falls (0: always fully suppressed; unset: the engine's own "
+        "default, 25 for rnnoise/dfn3, which distort clean speech, 0 for gtcrn, which does not)",
     )
+
+    @model_validator(mode="after")
+    def _model_path_is_for_gtcrn(self) -> DenoiseConfig:
+        if self.model_path is not None and self.engine != "gtcrn":
+            raise ValueError(f"denoise.model_path is only used by the gtcrn engine, not {self.engine!r}")
+        return self
 
 
 class GainConfig(_Section):

@@ -78,10 +78,10 @@ async def test_noise_alone_produces_no_user_turn(services, offline_config):
     pink = np.fft.irfft(spectrum, n)
     hum = np.sin(2 * np.pi * 120 * np.arange(n) / rate)  # a fan's motor
     noise = (pink / np.std(pink) * 0.05 + hum * 0.02).astype(np.float32)
-    for denoise in (None, "dfn3", "rnnoise"):
+    for denoise in (None, "gtcrn", "dfn3", "rnnoise"):
         config = offline_config.model_copy(deep=True)
         config.senses.denoise.enabled = denoise is not None
-        config.senses.denoise.engine = denoise or "dfn3"
+        config.senses.denoise.engine = denoise or "gtcrn"
         result = await run_conversation(noise, rate, services, config)
         assert result.turns == [], (denoise, result.turns)
         starts = [e for e in result.events if e["type"] == "user_speech_started"]

@@ -103,7 +103,7 @@ def test_speex_engine_reduces_echo():
     assert db(mic[6 * R :]) - db(out[6 * R :]) > 6
 
 
-@pytest.mark.parametrize("name", ["rnnoise", "dfn3", "apm"])
+@pytest.mark.parametrize("name", ["gtcrn", "rnnoise", "dfn3", "apm"])
 def test_denoisers_reduce_noise_and_keep_length(name):
     rng = np.random.default_rng(0)
     noise = (rng.standard_normal(R * 2) * 0.05).astype(np.float32)
@@ -185,7 +185,7 @@ def test_adaptive_blend_leaves_clean_speech_nearly_untouched(fixtures_dir):
     denoiser = make_denoiser("dfn3")
     out = _blocks(denoiser.process, noisy)
     lag = _lag(out, speech)
-    assert denoiser.wet < 0.2
+    assert denoiser.blend.wet < 0.2
     n = len(speech) - 800
     tail = slice(R, n)  # after the estimate has settled
     residual = out[lag : lag + n][tail] - speech[:n][tail]
@@ -209,3 +209,48 @@ def test_unknown_engines_are_refused():
         make_echo_engine("magic")
     with pytest.raises(ValueError):
         make_denoiser("magic")
+
+
+def _si_sdr(estimate, reference):
+    alpha = np.dot(estimate, reference) / np.dot(reference, reference)
+    target = alpha * reference
+    return 10 * np.log10(np.sum(target**2) / np.sum((estimate - target) ** 2))
+
+
+def test_gtcrn_returns_its_input_480_samples_late_and_cleaner(fixtures_dir):
+    from vagus.audio.wav import read_audio
+    from vagus.senses.gtcrn import DELAY
+
+    speech = read_audio(fixtures_dir / "long_question.wav")[0][: 4 * R]
+    speech = speech / np.sqrt(np.mean(speech**2)) * 0.05
+    rng = np.random.default_rng(4)
+    noisy = speech + rng.standard_normal(len(speech)).astype(np.float32) * 0.05 * 10 ** (-5 / 20)  # 5 dB
+    denoiser = make_denoiser("gtcrn")
+    assert denoiser.blend.wet == 1.0  # unblended by default: it keeps clean speech intact
+    out = _blocks(denoiser.process, noisy)
+    assert len(out) == len(noisy)
+    assert _lag(out, speech) == DELAY
+    aligned = out[DELAY:]
+    reference = speech[: len(aligned)]
+    assert _si_sdr(aligned, reference) > _si_sdr(noisy[: len(aligned)], reference) + 6
+    clean_out = _blocks(make_denoiser("gtcrn").process, speech)[DELAY:]
+    assert _si_sdr(clean_out, reference) > 20  # clean speech passes nearly untouched
+
+
+def test_gtcrn_loads_a_model_path_and_refuses_other_models(tmp_path):
+    from vagus.packaged import ModelNotFoundError
+    from vagus.senses.gtcrn import packaged_gtcrn_model
+    from vagus.senses.silero import default_silero_path
+
+    copy = tmp_path / "my_gtcrn.onnx"
+    copy.write_bytes(packaged_gtcrn_model().read_bytes())
+    assert make_denoiser("gtcrn", model_path=copy).streamlined.scatters_replaced == 18
+    with pytest.raises(ModelNotFoundError, match="not a streaming GTCRN model"):
+        make_denoiser("gtcrn", model_path=default_silero_path())
+    with pytest.raises(ModelNotFoundError, match="not found"):
+        make_denoiser("gtcrn", model_path=tmp_path / "missing.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelNotFoundError, match="not a usable ONNX model"):
+        make_denoiser("gtcrn", model_path=tmp_path / "junk.onnx")
+    with pytest.raises(ValueError, match="only used by the gtcrn"):
+        make_denoiser("rnnoise", model_path=copy)

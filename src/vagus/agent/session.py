@@ -117,6 +117,7 @@ class VoiceSession(Session):
             sc.echo.speex_filter_ms,
             sc.denoise.attenuation_limit_db,
             sc.denoise.clean_snr_db,
+            sc.denoise.model_path,
         )
         self._reference_resampler: StreamResampler | None = None
         if self.senses is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 _INT16_SCALE = 32768.0
@@ -83,3 +85,45 @@ class FrameSplitter:
 
     def reset(self) -> None:
         self._fill = 0
+
+
+class SampleQueue:
+    """Samples produced in one block size and consumed in another (a 16 ms hop, 10 ms blocks).
+
+    `take(n)` returns exactly `n` samples, or None while fewer are queued, so a caller that primes
+    the queue with its worst-case shortfall never has to invent samples mid-stream.
+    """
+
+    __slots__ = ("_chunks", "_len")
+
+    def __init__(self, prime: int = 0) -> None:
+        self._chunks: deque[np.ndarray] = deque()
+        self._len = 0
+        if prime:
+            self.put(np.zeros(prime, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return self._len
+
+    def put(self, samples: np.ndarray) -> None:
+        if len(samples):
+            self._chunks.append(samples)
+            self._len += len(samples)
+
+    def take(self, n: int) -> np.ndarray | None:
+        if self._len < n:
+            return None
+        out = np.empty(n, dtype=np.float32)
+        filled = 0
+        chunks = self._chunks
+        while filled < n:
+            head = chunks[0]
+            count = min(n - filled, len(head))
+            out[filled : filled + count] = head[:count]
+            filled += count
+            if count == len(head):
+                chunks.popleft()
+            else:
+                chunks[0] = head[count:]
+        self._len -= n
+        return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -88,13 +89,14 @@ def build_front_end(
     gain: bool,
     speex_filter_ms: float = 200.0,
     dfn_limit_db: float = 30.0,
-    clean_snr_db: float = 25.0,
+    clean_snr_db: float | None = None,
+    denoise_model: Path | None = None,
 ) -> FrontEnd | None:
     """None when every stage is off: the frame path then skips the front end entirely."""
     if echo is None and denoise is None and not gain:
         return None
     return FrontEnd(
         make_echo_engine(echo, speex_filter_ms) if echo else None,
-        make_denoiser(denoise, dfn_limit_db, clean_snr_db) if denoise else None,
+        make_denoiser(denoise, dfn_limit_db, clean_snr_db, denoise_model) if denoise else None,
         ApmGain() if gain else None,
     )

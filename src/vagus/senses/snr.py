@@ -53,3 +53,28 @@ def wet_share(snr_db: float | None, clean_snr_db: float) -> float:
     if snr_db is None or clean_snr_db <= 0:
         return 1.0
     return min(1.0, max(0.0, 1.0 - snr_db / clean_snr_db))
+
+
+class SnrBlend:
+    """Mixes a suppressor's output with its delay-matched input by the running SNR (see `wet_share`).
+
+    The share moves smoothly (a tenth of the way per frame) so a level change does not click.
+    """
+
+    __slots__ = ("_clean_snr_db", "_snr", "snr_db", "wet")
+
+    def __init__(self, clean_snr_db: float = 25.0) -> None:
+        self._clean_snr_db = clean_snr_db
+        self._snr = SnrTracker()
+        self.wet = 1.0
+        self.snr_db: float | None = None
+
+    def mix(self, current: np.ndarray, dry: np.ndarray, wet: np.ndarray) -> np.ndarray:
+        """`current`: the newest input frame (for the SNR estimate); `dry`: the input `wet` was made from."""
+        if self._clean_snr_db <= 0:
+            return wet
+        self.snr_db = self._snr.update(float(np.dot(current, current)) / len(current))
+        self.wet = 0.9 * self.wet + 0.1 * wet_share(self.snr_db, self._clean_snr_db)
+        if self.wet > 0.999:
+            return wet
+        return self.wet * wet + (1.0 - self.wet) * dry
