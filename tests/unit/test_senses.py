@@ -254,3 +254,19 @@ def test_gtcrn_loads_a_model_path_and_refuses_other_models(tmp_path):
         make_denoiser("gtcrn", model_path=tmp_path / "junk.onnx")
     with pytest.raises(ValueError, match="only used by the gtcrn"):
         make_denoiser("rnnoise", model_path=copy)
+
+
+def test_fft_sizes_for_the_delay_estimator_are_small_and_fast():
+    from vagus.senses.delay import fast_fft_size
+
+    assert [fast_fft_size(n) for n in (1, 7, 1025, 40000, 40001)] == [1, 8, 1080, 40000, 40500]
+    for n in range(1, 3000):
+        m = fast_fft_size(n)
+        assert m >= n
+        while m % 2 == 0:
+            m //= 2
+        while m % 3 == 0:
+            m //= 3
+        while m % 5 == 0:
+            m //= 5
+        assert m == 1

@@ -30,6 +30,7 @@ class DelayEstimator:
         self._ref = np.zeros(size, dtype=np.float32)
         self._pos = 0
         self._since = 0
+        self._fft_size = fast_fft_size(size + self.window)
         self._candidate: int | None = None
         self.delay_samples: int | None = None
         self.confidence = 0.0
@@ -66,7 +67,7 @@ class DelayEstimator:
         mic = np.roll(self._mic, -self._pos)[-self.window :]
         if float(np.mean(ref[-self.window :] ** 2)) < 1e-6 or float(np.mean(mic**2)) < 1e-8:
             return  # far end silent, or nothing at the microphone: nothing to learn
-        size = 1 << int(np.ceil(np.log2(len(ref) + self.window)))
+        size = self._fft_size
         spectrum = np.fft.rfft(ref, size) * np.conj(np.fft.rfft(mic, size))
         spectrum /= np.abs(spectrum) + 1e-9
         corr = np.fft.irfft(spectrum, size)
@@ -81,3 +82,20 @@ class DelayEstimator:
             self.delay_samples = peak
             self.confirmations += 1
         self._candidate = peak
+
+
+def fast_fft_size(n: int) -> int:
+    """The smallest 2^a·3^b·5^c ≥ n: as fast as a power of two for pocketfft, and usually much smaller
+    (40 000 instead of 65 536 for the default window and lag: a third less time per estimate)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
