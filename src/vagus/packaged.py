@@ -7,6 +7,7 @@ from the package's install location without importing the package (silero-vad's 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -14,8 +15,12 @@ class ModelNotFoundError(FileNotFoundError):
     pass
 
 
-def cpu_onnx_session(path: Path, what: str, threads: int = 1):  # type: ignore[no-untyped-def]
-    """An onnxruntime CPU session for a small per-call model (one inter-op thread, quiet logs)."""
+def cpu_onnx_session(path: Path, what: str, threads: int = 1, rewrite: Callable[[Path], bytes] | None = None):  # type: ignore[no-untyped-def]
+    """An onnxruntime CPU session for a small per-call model (one inter-op thread, quiet logs).
+
+    `rewrite`: turns the file into the serialized model to load (a load-time graph rewrite); its
+    failures on a corrupt or foreign file are reported like onnxruntime's own.
+    """
     import onnxruntime as ort
 
     if not path.is_file():
@@ -25,8 +30,9 @@ def cpu_onnx_session(path: Path, what: str, threads: int = 1):  # type: ignore[n
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own types for a corrupt or foreign file
+        model = str(path) if rewrite is None else rewrite(path)
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnx/onnxruntime raise their own types for a corrupt or foreign file
         raise ModelNotFoundError(f"{what} model {path} is not a usable ONNX model: {exc}") from exc
 
 
