@@ -161,6 +161,14 @@ class TurnConfig(_Section):
     barge_in_min_speech_ms: float = Field(
         96, ge=0, le=2000, description="speech must last this long (from its onset) to pause the agent"
     )
+    barge_in_level_margin_db: float | None = Field(
+        15,
+        gt=0,
+        le=60,
+        description="speech over the agent pauses it only once 64 ms of it came within this many dB of the user's "
+        "own speaking level (learned while the agent is silent): the residue of the agent's voice left by echo "
+        "cancellation is quieter; null: no level check",
+    )
     confirm_speech_ms: float = Field(
         800,
         ge=0,

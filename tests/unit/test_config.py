@@ -38,6 +38,7 @@ def test_environment_points_the_llm_at_an_endpoint():
         ("turns:\n  end_of_turn:\n    text_silence_ms: 0\n", "text_silence_ms"),
         ("turns:\n  agent_backchannels:\n    phrases: []\n", "phrases"),
         ("turns:\n  acknowledgement:\n    after_ms: -3\n", "after_ms"),
+        ("turns:\n  barge_in_level_margin_db: 0\n", "barge_in_level_margin_db"),
         ("senses:\n  denoise:\n    engine: rnnoise\n    model_path: /tmp/x.onnx\n", "only used by the gtcrn"),
         ("senses:\n  denoise:\n    engine: magic\n", "engine"),
         ("senses:\n  denoise:\n    clean_snr_db: -1\n", "clean_snr_db"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from vagus.turns.cues import BackchannelTiming, CueVoice
 from vagus.turns.endpointing import SemanticWaits, SilenceEndpointer, TurnDecision
 from vagus.turns.interruption import JUDGING_PROMPT, BackchannelMatcher
 from vagus.turns.playout import Playout
+from vagus.turns.speech_level import ECHO_TAIL_S, SpeechLevelGate
 from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
 
@@ -63,6 +65,15 @@ INPUT_RATE = 16000
 SENSES_REPORT_S = 5.0
 SETTLING_FACTOR = 3.0
 """While the echo canceller is still converging, a barge-in needs this many times the usual speech."""
+SETTLING_S = 2.0
+"""How long the canceller counts as converging: until it has heard this much of the agent's voice."""
+SETTLING_KNOWN_LEVEL_S = 1.5
+"""The same once the user's speaking level is known: their level then tells them from most of the
+canceller's residue (turns/speech_level.py), but in the first second or so, before AEC3 has found the
+echo's delay, the residue can be as loud as the user (measured: 15–26 dBFS 0.7 s in with 300 ms of
+delay; on a loaded CPU, false pauses 1.0–1.1 s in with the loudspeaker at 0 dB)."""
+LOUD_SPEECH_S = 0.064
+"""Speech over the agent pauses it only once this much of it came at the user's own level."""
 JUDGING_LEAD_IN_S = 0.1
 """Audio kept before the onset of speech over the agent when transcribing it to judge the pause."""
 APOLOGY = "Sorry, I can't reach my language model right now."
@@ -127,6 +138,10 @@ class VoiceSession(Session):
         self._next_report = SENSES_REPORT_S
         self._barge_candidate: float | None = None
         self._barge_min_s = config.turns.barge_in_min_speech_ms / 1000.0
+        margin = config.turns.barge_in_level_margin_db
+        self.speech_level = SpeechLevelGate(margin) if margin is not None else None
+        self._agent_audible_until = -math.inf
+        """Session time until which the agent's own voice may still be in the microphone."""
         self._confirm_s = config.turns.confirm_speech_ms / 1000.0
         self.backchannels = BackchannelMatcher(config.turns.backchannels)
         self._pause: _Pause | None = None
@@ -181,12 +196,16 @@ class VoiceSession(Session):
                 return
             pcm, t = frame.pcm, frame.t
         self.recorder.push(pcm, t)
-        for transition in self.vad.process(pcm, t):
+        transitions = self.vad.process(pcm, t)
+        end = t + len(pcm) / INPUT_RATE
+        if self.speech_level is not None:
+            learn = self.vad.speaking and t >= self._agent_audible_until
+            self.speech_level.observe(pcm, t, INPUT_RATE, learn)
+        for transition in transitions:
             if transition.speaking:
                 self._speech_started(transition)
             else:
                 self._speech_stopped(transition)
-        end = t + len(pcm) / INPUT_RATE
         if self._barge_candidate is not None:
             self._check_barge_in(end)
         pause = self._pause
@@ -206,6 +225,8 @@ class VoiceSession(Session):
     def pull_audio(self, n: int) -> np.ndarray:
         """The agent's next `n` output samples at `output_rate` (silence when it has nothing to say)."""
         out = self.playout.pull(n)
+        if out.any():
+            self._agent_audible_until = self.clock.now() + n / self.output_rate + ECHO_TAIL_S
         if self._reference_resampler is not None:
             self.senses.push_reference(self._reference_resampler.process(out))  # type: ignore[union-attr]
         return out
@@ -320,13 +341,16 @@ class VoiceSession(Session):
             self._check_turn_end(self.clock.now())
 
     def _check_barge_in(self, now: float) -> None:
-        """Speech over the agent interrupts once it has lasted `barge_in_min_speech_ms`; a blip that
-        stops before that (a residue of echo, a click) does not."""
+        """Speech over the agent pauses it once it has lasted `barge_in_min_speech_ms` and some of it
+        came at the user's own level; a blip that stops before that (a residue of echo, a click) does
+        not."""
         onset = self._barge_candidate
         if onset is None:
             return
+        level_known = self.speech_level is not None and self.speech_level.level_db is not None
         needed = self._barge_min_s
-        if self.senses is not None and getattr(self.senses.echo, "settling", False):
+        settling = getattr(self.senses.echo, "settling", None) if self.senses is not None else None
+        if settling is not None and settling(SETTLING_KNOWN_LEVEL_S if level_known else SETTLING_S):
             needed *= SETTLING_FACTOR
         if not self.vad.speaking and self.playout.speaking:
             # too short to pause the agent, so too short to be a turn of its own: a residue of our
@@ -336,7 +360,7 @@ class VoiceSession(Session):
             self._forget_speech()
         elif not self.playout.speaking:  # the agent finished first: an ordinary turn goes on
             self._barge_candidate = None
-        elif now - onset >= needed:
+        elif now - onset >= needed and self._at_user_level(onset):
             self._barge_candidate = None
             turn = self.playout.turn
             if turn is None:
@@ -347,6 +371,12 @@ class VoiceSession(Session):
                 return
             self.playout.pause()  # the next pulled frame is silence
             self.bus.publish(AgentPaused(now, turn, onset))
+
+    def _at_user_level(self, onset: float) -> bool:
+        """Enough of the speech since `onset` came at the user's own level (always true while that
+        level is unknown or the gate is off)."""
+        loud = self.speech_level.loud_seconds(onset) if self.speech_level is not None else None
+        return loud is None or loud >= LOUD_SPEECH_S
 
     async def _judge_pause(self, pause: _Pause, audio: np.ndarray) -> None:
         """Transcribe the speech that paused the agent: words that are not a backchannel interrupt."""

@@ -46,22 +46,19 @@ class Aec3Echo:
         high_pass: bool = True,
         absent_after_s: float = 1.5,
         presence_confidence: float = 8.0,
-        settle_s: float = 2.0,
     ):
         self._apm = ApmBlock(echo_cancellation=True, high_pass_filter=high_pass)
         self.estimator = DelayEstimator(RATE, min_confidence=presence_confidence)
         self._absent_after = int(absent_after_s * RATE / BLOCK)
         self._active_blocks = 0
         self._far_blocks = 0
-        self._settle_blocks = int(settle_s * RATE / BLOCK)
         self.echo_present = True
         self._hinted_delay: float | None = None
 
-    @property
-    def settling(self) -> bool:
+    def settling(self, settle_s: float) -> bool:
         """The canceller has heard less than `settle_s` of the agent: its residual may still sound like
         speech, so an interruption should need more evidence (measured: a false barge-in 1 s in)."""
-        return self.echo_present and self._far_blocks < self._settle_blocks
+        return self.echo_present and self._far_blocks * BLOCK < settle_s * RATE
 
     def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
         self._apm.reverse(ref)
