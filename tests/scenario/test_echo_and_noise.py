@@ -2,8 +2,9 @@
 
 Measured before these tests left `wip`: 12 of 12 barge-ins over the loudspeaker decided 163-263 ms
 after the user's onset, and no self-interruption in 6 runs (a pause on the canceller's residual
-resumes once nothing, or our own words, is transcribed).
-"""
+resumes once nothing, or our own words, is transcribed). Since the user-level check
+(turns/speech_level.py): 25 of 26 barge-ins at 60/-6 and 200/-10 within 163-263 ms here, pauses on
+the residue rare; one seen on a clean CI run resumed on a filler Whisper heard in it."""
 
 from __future__ import annotations
 
@@ -34,9 +35,16 @@ async def test_agent_does_not_interrupt_itself_through_the_loudspeaker(services,
     result = await run_conversation(
         audio, rate, services, with_echo(offline_config, True), echo_path=EchoPath(16000, 60, 0.0)
     )
-    assert interruptions(result) == []
-    for resumed in (e for e in result.events if e["type"] == "agent_resumed"):
-        assert resumed["reason"] in ("nothing", "echo")  # a pause on residual echo, then resumed
+    timeline = [
+        (e["type"], e["t"], e.get("reason"), e.get("user_text")) for e in result.events if e["type"] != "senses"
+    ]
+    assert interruptions(result) == [], timeline
+    # At most one brief pause on the canceller's residue early in the answer (docs/senses.md), which
+    # resumes: Whisper hears nothing, our own words, or a filler ("Okay.") in it.
+    pauses = [e for e in result.events if e["type"] == "agent_paused"]
+    resumed = [e for e in result.events if e["type"] == "agent_resumed"]
+    assert len(pauses) <= 1 and len(resumed) == len(pauses), timeline
+    assert all(e["reason"] in ("nothing", "echo", "backchannel") for e in resumed), timeline
     answered = [t for t in result.turns if t.get("agent_text")]
     assert len(answered) == 1 and not answered[0]["interrupted"]
     assert "agent_audio_end" in answered[0]  # played to the end
