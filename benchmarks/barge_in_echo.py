@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vagus.agent.services import build_services
+from vagus.agent.services import Services, build_services
 from vagus.audio.room import EchoPath
 from vagus.audio.wav import read_audio
-from vagus.config import load_config
+from vagus.config import AgentConfig, load_config
 from vagus.transports.file import run_conversation
 
 R = 16000
@@ -44,7 +44,16 @@ def user_tracks() -> tuple[np.ndarray, np.ndarray, float]:
     return question, words, 0.057
 
 
-async def one_run(services, config, question, words, lead, echo, cut_in_at):
+async def one_run(
+    services: Services,
+    config: AgentConfig,
+    question: np.ndarray,
+    words: np.ndarray,
+    lead: float,
+    echo: tuple[float, float],
+    cut_in_at: float | None,
+) -> tuple[int, float | None]:
+    """One session: the number of pauses before the cut-in (or in all of it), and the cut-in's latency."""
     audio = np.zeros(int((ANSWER_STARTS_S + 14) * R), np.float32)
     audio[: len(question)] = question
     onset = None

@@ -83,7 +83,9 @@ class SpeechLevelGate:
             return None
         floor = self._floor
         loud = 0.0
-        for start, seconds, power in self._frames:
-            if power >= floor and start + seconds > since:
+        for start, seconds, power in reversed(self._frames):  # newest first: stop at the onset
+            if start + seconds <= since:
+                break
+            if power >= floor:
                 loud += min(seconds, start + seconds - since)
         return loud
