@@ -40,7 +40,14 @@ class VadConfig(_Section):
 class EchoConfig(_Section):
     enabled: bool = Field(True, description="server-side echo cancellation with the agent's audio as reference")
     engine: Literal["aec3", "speex"] = "aec3"
-    speex_filter_ms: float = Field(200, ge=20, le=1000, description="speex: echo tail the adaptive filter spans")
+    speex_filter_ms: float = Field(
+        200, ge=20, le=1000, description="speex (and aec3's linear double-talk path): echo tail the filter spans"
+    )
+    double_talk: bool = Field(
+        True,
+        description="aec3: a linear canceller runs beside AEC3, and while the user talks over the agent its "
+        "output, which keeps the user's voice, is used instead of AEC3's (senses/double_talk.py)",
+    )
 
 
 class DenoiseConfig(_Section):

@@ -126,6 +126,7 @@ class VoiceSession(Session):
             sc.denoise.engine if sc.denoise.enabled else None,
             sc.gain.enabled,
             sc.echo.speex_filter_ms,
+            sc.echo.double_talk,
             sc.denoise.attenuation_limit_db,
             sc.denoise.clean_snr_db,
             sc.denoise.model_path,

@@ -88,6 +88,7 @@ def build_front_end(
     denoise: str | None,
     gain: bool,
     speex_filter_ms: float = 200.0,
+    double_talk: bool = True,
     dfn_limit_db: float = 30.0,
     clean_snr_db: float | None = None,
     denoise_model: Path | None = None,
@@ -96,7 +97,7 @@ def build_front_end(
     if echo is None and denoise is None and not gain:
         return None
     return FrontEnd(
-        make_echo_engine(echo, speex_filter_ms) if echo else None,
+        make_echo_engine(echo, speex_filter_ms, double_talk) if echo else None,
         make_denoiser(denoise, dfn_limit_db, clean_snr_db, denoise_model) if denoise else None,
         ApmGain() if gain else None,
     )
