@@ -7,11 +7,13 @@ answer is a fixed recording queued the moment the turn ends, and every transcrip
 for is awaited before the next frame: the run takes no media time to compute, so it is repeatable.
 
 For each echo path the user's cut-in ("Wait, stop please.") is moved through the answer in steps of
-`--step` seconds; printed per path: pauses on echo alone (before the cut-in), cut-ins decided within
-300 ms of the onset, latency median / p90 / max, cut-ins missed (none within 1 s); and, with
-`--verbose`, each late or missed cut-in.
+`--step` seconds. The recorded answer also answers the user's cut-in, so each session goes on with
+echo alone after it. Printed per path: pauses and interruptions on echo alone (before the cut-in,
+after the user's words, and in one session without a cut-in per answer), cut-ins decided within
+300 ms of the onset, latency median / p90 / max, cut-ins missed (none within 1 s); with `--verbose`,
+each late or missed cut-in.
 
-    .venv/bin/python benchmarks/barge_in_sweep.py [--step 0.1] [--verbose]
+    .venv/bin/python benchmarks/barge_in_sweep.py [--step 0.25] [--answers 3] [--no-double-talk] [--verbose]
 """
 
 from __future__ import annotations
@@ -95,8 +97,10 @@ async def one_run(
     lead: float,
     echo: tuple[float, float],
     cut_in_after: float | None,
-) -> tuple[list[float], float | None, str]:
-    """Pause times before the cut-in, the cut-in's latency (None: missed) and how it ended."""
+) -> tuple[list[float], int, float | None, str]:
+    """Times of pauses on echo alone (before the cut-in, or once the user's words are over and the
+    agent answers them), the number of interruptions on echo alone, the cut-in's latency (None:
+    missed) and the timeline."""
     clock = ManualClock()
     session = VoiceSession(services, config, output_rate=R, clock=clock)
     session._respond = scripted_answer(session, sentences)  # type: ignore[method-assign]
@@ -129,15 +133,17 @@ async def one_run(
     finally:
         await session.close("done")
     limit = onset if onset is not None else float("inf")
-    pauses = [e["t"] for e in events if e["type"] == "agent_paused" and e["t"] < limit - 0.02]
-    cuts = [e for e in events if e["type"] == "interruption" and e["stopped_at"] >= limit - 0.05]
+    words_end = limit + len(words) / R - lead + 0.3
+    pauses = [e["t"] for e in events if e["type"] == "agent_paused" and not limit - 0.02 <= e["t"] <= words_end]
+    cuts = [e for e in events if e["type"] == "interruption" and limit - 0.05 <= e["stopped_at"] <= words_end]
+    wrong = sum(e["type"] == "interruption" for e in events) - len(cuts)
     latency = None if onset is None or not cuts else cuts[0]["stopped_at"] - onset
     timeline = " ".join(
         f"{e['type']}@{e['t']:.2f}" + (f"({e.get('reason')}:{e.get('user_text', '')})" if "reason" in e else "")
         for e in events
         if e["type"] in ("agent_paused", "agent_resumed", "interruption", "user_speech_started")
     )
-    return pauses, latency, timeline
+    return pauses, wrong, latency, timeline
 
 
 async def main(step: float, answers: int, verbose: bool, engine: str, double_talk: bool) -> None:
@@ -160,7 +166,7 @@ async def main(step: float, answers: int, verbose: bool, engine: str, double_tal
         f"{sum(len(p) for _, p in variants[0]) / R:.0f} s answer; cut-ins from 0.3 s every {step:g} s "
         f"({per_path} per path)\n"
     )
-    print("| echo path | pauses on echo alone | false cut-ins | within 300 ms | median / p90 / max (ms) | missed |")
+    print("| echo path | pauses on echo | interruptions on echo | within 300 ms | median / p90 / max (ms) | missed |")
     print("|---|---|---|---|---|---|")
     began = time.perf_counter()
     all_latencies: list[float] = []
@@ -169,15 +175,19 @@ async def main(step: float, answers: int, verbose: bool, engine: str, double_tal
         false_pauses = false_cuts = missed = 0
         latencies: list[float] = []
         for sentences, offsets in plans:
-            echo_pauses, _, timeline = await one_run(services, config, sentences, question, words, lead, echo, None)
+            echo_pauses, wrong, _, timeline = await one_run(
+                services, config, sentences, question, words, lead, echo, None
+            )
             false_pauses += len(echo_pauses)
-            false_cuts += "interruption" in timeline
+            false_cuts += wrong
             if verbose and echo_pauses:
                 print(f"  echo only {echo}: {timeline}")
             for after in offsets:
-                _, latency, timeline = await one_run(
+                pauses, wrong, latency, timeline = await one_run(
                     services, config, sentences, question, words, lead, echo, float(after)
                 )
+                false_pauses += len(pauses)
+                false_cuts += wrong
                 if latency is None or latency > 1.0:
                     missed += 1
                 else:
@@ -188,7 +198,7 @@ async def main(step: float, answers: int, verbose: bool, engine: str, double_tal
         within = sum(x <= 300 for x in latencies)
         q = np.percentile(latencies, [50, 90, 100]) if latencies else [float("nan")] * 3
         print(
-            f"| {echo[0]} ms, {echo[1]:g} dB | {false_pauses} in {len(plans)} | {false_cuts} | {within}/{per_path} | "
+            f"| {echo[0]} ms, {echo[1]:g} dB | {false_pauses} | {false_cuts} | {within}/{per_path} | "
             f"{q[0]:.0f} / {q[1]:.0f} / {q[2]:.0f} | {missed} |"
         )
         all_latencies += latencies
@@ -199,7 +209,7 @@ async def main(step: float, answers: int, verbose: bool, engine: str, double_tal
     median = statistics.median(all_latencies) if all_latencies else float("nan")
     print(
         f"\nall: {within}/{n} within 300 ms, median {median:.0f} ms, {all_missed} missed, "
-        f"{all_pauses} pauses on echo alone in {len(ECHO_PATHS) * len(plans)} answers "
+        f"{all_pauses} pauses on echo alone in {len(ECHO_PATHS) * (per_path + len(plans))} sessions "
         f"({time.perf_counter() - began:.0f} s)"
     )
 

@@ -114,21 +114,26 @@ def main() -> None:
     print("\n== Echo cancellation (agent speech through the room; user joins at 3 s for double talk)")
     header = ("engine", "echo", "delay", "ERLE single", "VAD on echo", "VAD on user (DT)", "µs/10ms")
     print("  " + " | ".join(header))
-    for engine in ("aec3", "speex"):
+    engines_aec = {
+        "aec3 + double talk": lambda: make_echo_engine("aec3"),
+        "aec3 alone": lambda: make_echo_engine("aec3", double_talk=False),
+        "speex": lambda: make_echo_engine("speex"),
+    }
+    for engine, make_echo in engines_aec.items():
         for gain_db in (0.0, -6.0):
             for delay in (60, 200):
                 path = EchoPath(R, delay, gain_db)
                 path.feed(far)
                 echo = path.take(len(far) + R)
                 ref = np.concatenate([far, np.zeros(R, np.float32)])
-                out, cost = run_blocks(make_echo_engine(engine).process, echo, ref)
+                out, cost = run_blocks(make_echo().process, echo, ref)
                 settle = 2 * R
                 erle = db(echo[settle : len(far)]) - db(out[settle : len(far)])
                 echo_vad, echo_starts = vad_stats(model, out[settle:])
                 user = np.zeros_like(echo)
                 talk = near[: len(echo) - 3 * R]
                 user[3 * R : 3 * R + len(talk)] = talk
-                out_dt, _ = run_blocks(make_echo_engine(engine).process, echo + user, ref)
+                out_dt, _ = run_blocks(make_echo().process, echo + user, ref)
                 active = np.array(
                     [np.sqrt(np.mean(user[i : i + CHUNK] ** 2)) > 0.02 for i in range(0, len(user) - CHUNK + 1, CHUNK)]
                 )
@@ -189,7 +194,8 @@ def print_costs(speech: np.ndarray, rounds: int = 40, blocks_per_round: int = 50
     )
     ref = np.roll(speech, R // 3) * 0.5
     candidates: dict[str, object] = {f"denoise {e}": make_denoiser(e) for e in ("gtcrn", "rnnoise", "dfn3", "apm")}
-    candidates["echo aec3"] = make_echo_engine("aec3")
+    candidates["echo aec3 + double talk"] = make_echo_engine("aec3")
+    candidates["echo aec3 alone"] = make_echo_engine("aec3", double_talk=False)
     candidates["echo speex"] = make_echo_engine("speex")
     front_ends = {
         "front end: aec3 (default)": build_front_end("aec3", None, False),

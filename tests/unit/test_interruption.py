@@ -7,7 +7,7 @@ from vagus.turns.interruption import BackchannelMatcher, normalise
     "text",
     ["Mm-hmm.", "Mhm", "Uh-huh.", "Yeah.", "Yeah, yeah.", "Okay.", "Oh, I see.", "Right, got it.", "Hmm", "嗯", "嗯嗯",
      "对对对", "好的。", "是的", "Emm.", "M-H-M.", "MMM.",
-     "And mm-hmm.", "And then?"],
+     "And mm-hmm.", "And then?", "Um-hmm.", "Umm-hmm"],
 )  # fmt: skip
 def test_backchannels_and_fillers_in_english_and_chinese(text):
     assert BackchannelMatcher().classify(text) == "backchannel"

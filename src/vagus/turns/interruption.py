@@ -29,7 +29,7 @@ BACKCHANNEL_PHRASES_ZH = (
     "嗯", "嗯嗯", "对", "对对", "对的", "是", "是的", "是啊", "好", "好的", "哦", "噢", "啊", "行", "没错",
     "明白", "懂了", "这样啊", "原来如此", "呃", "额",
 )  # fmt: skip
-_HUMMING = re.compile(r"^(m+|m+h*m+|h+m+|mh+m+|u+h+|u+m+|a+h+|o+h+|e+r+|e+m+|uh*huh|mmhmm|mhmm)$")
+_HUMMING = re.compile(r"^(m+|m+h*m+|h+m+|mh+m+|u+h+|u+m+|u+m+h+m+|a+h+|o+h+|e+r+|e+m+|uh*huh|mmhmm|mhmm)$")
 JUDGING_PROMPT = "Mm-hmm. Uh-huh. Yeah. Okay. Hmm."
 """Whisper's initial prompt when transcribing speech over the agent: without it tiny.en writes a hum
 as "MMM.", "Emm." or even "in a moment."; with it, "Mm-hmm." (real interruptions such as "Stop." or
