@@ -146,7 +146,9 @@ async def one_run(
     return pauses, wrong, latency, timeline
 
 
-async def main(step: float, answers: int, verbose: bool, engine: str, double_talk: bool) -> None:
+async def main(
+    step: float, answers: int, verbose: bool, engine: str, double_talk: bool, cache: Path | None = None
+) -> None:
     logging.basicConfig(level=logging.WARNING)
     config = load_config(None, env={})
     config.senses.echo.enabled = True
@@ -154,7 +156,17 @@ async def main(step: float, answers: int, verbose: bool, engine: str, double_tal
     config.senses.echo.double_talk = double_talk
     services = build_services(config)
     # Piper's voice is sampled anew each time (its noise inputs), so each synthesis is another answer
-    variants = [await synthesise(services, ANSWER) for _ in range(answers)]
+    if cache is not None and cache.is_file():  # the same answers again: an A/B comparison is paired
+        with np.load(cache) as saved:
+            sentences_text = [str(t) for t in saved["text"]]
+            variants = [
+                [(text, saved[f"{k}_{i}"]) for i, text in enumerate(sentences_text)] for k in range(int(saved["n"]))
+            ]
+    else:
+        variants = [await synthesise(services, ANSWER) for _ in range(answers)]
+        if cache is not None:
+            arrays = {f"{k}_{i}": pcm for k, v in enumerate(variants) for i, (_, pcm) in enumerate(v)}
+            np.savez(cache, text=np.array([t for t, _ in variants[0]]), n=len(variants), **arrays)
     question, words, lead = user_tracks()
     plans = []
     for sentences in variants:
@@ -221,7 +233,10 @@ if __name__ == "__main__":
     parser.add_argument("--verbose", action="store_true", help="print each late or missed cut-in")
     parser.add_argument("--engine", default="aec3", choices=["aec3", "speex"], help="senses.echo.engine")
     parser.add_argument("--no-double-talk", action="store_true", help="aec3 alone (senses.echo.double_talk false)")
+    parser.add_argument(
+        "--cache", type=Path, help="keep the syntheses in this .npz (or reuse them): paired comparisons of settings"
+    )
     args = parser.parse_args()
     if args.step <= 0 or args.answers < 1:
         parser.error("--step must be positive and --answers at least 1")
-    asyncio.run(main(args.step, args.answers, args.verbose, args.engine, not args.no_double_talk))
+    asyncio.run(main(args.step, args.answers, args.verbose, args.engine, not args.no_double_talk, args.cache))

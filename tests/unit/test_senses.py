@@ -270,3 +270,16 @@ def test_fft_sizes_for_the_delay_estimator_are_small_and_fast():
         while m % 5 == 0:
             m //= 5
         assert m == 1
+
+
+def test_delay_estimator_ignores_a_peak_on_the_edge_of_its_search():
+    """An echo exactly `max_delay_ms` late (in practice: the agent repeating words it said before)
+    is no delay estimate: a canceller moved there stops cancelling."""
+    rng = np.random.default_rng(5)
+    ref = (rng.standard_normal(R * 3) * 0.1).astype(np.float32)
+    d = int(500 * R / 1000)
+    mic = np.concatenate([np.zeros(d, np.float32), ref])[: len(ref)] * 0.5
+    est = DelayEstimator(R, max_delay_ms=500)
+    for i in range(0, len(ref), 320):
+        est.push(mic[i : i + 320], ref[i : i + 320])
+    assert est.delay_ms is None

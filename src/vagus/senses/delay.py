@@ -78,6 +78,11 @@ class DelayEstimator:
         self.confidence = float(lags[peak] / (np.std(lags) + 1e-9))
         if self.confidence < self.min_confidence:
             return
+        if peak >= self.max_lag - self.rate // 200:
+            # a peak on the edge of the searched lags is no delay: the real one lies beyond, or the
+            # agent's words matched what it said earlier (measured: a repeated sentence in its next
+            # answer gave exactly max_lag, and the linear canceller, moved there, stopped cancelling)
+            return
         if self._candidate is not None and abs(peak - self._candidate) <= self.rate // 500:
             self.delay_samples = peak
             self.confirmations += 1

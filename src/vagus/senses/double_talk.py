@@ -41,9 +41,11 @@ class DoubleTalkDetector:
 
     __slots__ = (
         "_blocks_on",
+        "_disagree",
         "_echo_only_factor",
         "_far_left",
         "_hold_left",
+        "_refractory_left",
         "_run",
         "_state",
         "enter_margin_db",
@@ -55,8 +57,11 @@ class DoubleTalkDetector:
         "min_erle_db",
         "min_level",
         "onset_blocks",
+        "refractory_blocks",
         "stay_margin_db",
         "tail_blocks",
+        "untuned_db",
+        "veto_blocks",
     )
 
     def __init__(
@@ -68,6 +73,8 @@ class DoubleTalkDetector:
         min_level_dbfs: float = -36.0,
         onset_ms: float = 20.0,
         hold_ms: float = 20.0,
+        veto_ms: float = 250.0,
+        refractory_ms: float = 500.0,
         tail_ms: float = 600.0,
         block_ms: float = 10.0,
         learn_rate: float = 0.05,
@@ -83,6 +90,9 @@ class DoubleTalkDetector:
         self.min_level = 10.0 ** (min_level_dbfs / 10.0)
         self.onset_blocks = max(1, round(onset_ms / block_ms))
         self.hold_blocks = max(1, round(hold_ms / block_ms))
+        self.veto_blocks = max(1, round(veto_ms / block_ms))
+        self.refractory_blocks = round(refractory_ms / block_ms)
+        self.untuned_db = 3.0
         self.tail_blocks = round(tail_ms / block_ms)
         self.far_floor = 1e-6  # mean-square power of a reference block that counts as the agent talking
         self.learn_rate = learn_rate
@@ -94,6 +104,8 @@ class DoubleTalkDetector:
         self._run = 0
         self._hold_left = 0
         self._blocks_on = 0
+        self._disagree = 0  # double-talk blocks in a row that AEC3 took for echo only
+        self._refractory_left = 0
 
     @property
     def converged(self) -> bool:
@@ -111,6 +123,10 @@ class DoubleTalkDetector:
         """Blocks declared double talk so far."""
         return self._blocks_on
 
+    def _end_episode(self) -> None:
+        self._state = False
+        self._run = 0
+
     def process(self, mic: float, linear: float, aec3: float, far: float) -> bool:
         """Mean-square powers of one block; True: the user talks over the agent's echo."""
         if far > self.far_floor:
@@ -123,27 +139,49 @@ class DoubleTalkDetector:
             return False
         sample = 10.0 * math.log10(max(mic, _TINY) / max(linear, _TINY))  # what the linear filter removed
         excess_db = self.erle_db - sample  # how much louder its output is than echo alone would leave it
-        if mic > _LEARN_FLOOR and aec3 * self._echo_only_factor < mic:
+        echo_only = mic > _LEARN_FLOOR and aec3 * self._echo_only_factor < mic
+        if echo_only:
             # AEC3 took this block for echo only: a sample of the linear filter's ERLE. Slowly where
             # the block looks like double talk (AEC3 also removes a user who talks over a loud agent),
             # but not never: a filter that diverged (the echo path changed) must be noticed.
             rate = self.learn_rate if excess_db < self.enter_margin() else self.learn_rate * 0.1
             self.erle_db += rate * (sample - self.erle_db)
         converged = self.erle_db >= self.min_erle_db
+        if echo_only and sample < self.untuned_db:
+            # the linear filter removes (almost) nothing from a block AEC3 took for echo alone: it is
+            # out of tune (misaligned, or the echo path changed), not hearing a user — a user it keeps
+            # would have to drown the echo, and AEC3 would then pass them too
+            converged = False
+        if self._refractory_left > 0:
+            self._refractory_left -= 1
         if not self._state:
-            if converged and linear > self.min_level and excess_db >= self.enter_margin():
+            if (
+                converged
+                and linear > self.min_level
+                and excess_db >= self.enter_margin()
+                and self._refractory_left == 0
+            ):
                 self._run += 1
                 if self._run >= self.onset_blocks:
                     self._state = True
                     self._hold_left = self.hold_blocks
+                    self._disagree = 0
             else:
                 self._run = 0
+        elif (disagree := self._disagree + 1 if echo_only else 0) >= self.veto_blocks:
+            # AEC3 has heard nothing but echo for `veto_ms` of this "double talk": a user it removes
+            # that completely for that long was not seen (measured: AEC3 passes some of a user over
+            # a loud agent within a few blocks), a linear filter gone out of tune was (an 800 ms
+            # episode that the VAD took for speech, 6 s into an answer)
+            self._end_episode()
+            self._refractory_left = self.refractory_blocks
         elif converged and linear > self.min_level * 0.1 and excess_db >= self.stay_margin_db:
+            self._disagree = disagree
             self._hold_left = self.hold_blocks
         else:
+            self._disagree = disagree
             self._hold_left -= 1
             if self._hold_left <= 0:
-                self._state = False
-                self._run = 0
+                self._end_episode()
         self._blocks_on += self._state
         return self._state
