@@ -10,13 +10,16 @@ same runs) but lets 15–25 dB less echo through.
 So while the agent is audible, this detector compares the linear canceller's output with what it
 would be on echo alone: its measured echo return loss enhancement (ERLE), learned on the blocks that
 AEC3 judged to be echo only (it removed ≥ 30 dB of them). When the linear output is much louder
-than the echo alone leaves (`margin_db` over the residue expected from the ERLE), something other
+than the echo alone leaves (`enter_margin()` over the residue expected from the ERLE), something other
 than the echo is in the microphone: the user. During such double talk the front end hands on the
 linear output instead of AEC3's (`senses/echo.py`), so the VAD, the user-level check and the
 transcription hear the user's words; the rest of the time AEC3's output, with its full cancellation.
 
 Until the linear filter has converged (ERLE ≥ `min_erle_db`; Speex needs about 2–3 s of the agent's
-speech), no double talk is declared and AEC3's output is used as before.
+speech), no double talk is declared and AEC3's output is used as before. Nor where the linear filter
+is out of tune (it removes almost nothing from a block AEC3 hears as echo alone), and an episode that
+AEC3 hears as echo alone for `veto_ms` ends: both were measured letting the filter's residue through.
+Whole-session numbers: docs/senses.md, benchmarks/barge_in_sweep.py.
 """
 
 from __future__ import annotations
