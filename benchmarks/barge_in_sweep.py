@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import logging
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -29,16 +30,18 @@ import numpy as np
 
 from vagus.agent.services import Services, build_services
 from vagus.agent.session import VoiceSession
+from vagus.audio.resample import resample
 from vagus.audio.room import EchoPath
-from vagus.audio.wav import read_audio
+from vagus.brain.sentences import SentenceSplitter
 from vagus.config import AgentConfig, load_config
 from vagus.core.clock import ManualClock
 from vagus.core.events import Event
 
-R = 16000
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from barge_in_echo import ECHO_PATHS, R, user_tracks  # the same echo paths and user words
+
 FRAME = 320
-FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "barge_in.wav"
-ECHO_PATHS = [(60, -6.0), (200, -10.0), (300, -3.0), (120, -3.0), (60, 0.0)]  # (delay ms, gain dB)
 ANSWER = (
     "Rome began as a small town on the Tiber, and grew into a republic that ruled all of Italy. "
     "Its armies then conquered the lands around the Mediterranean, from Spain to Egypt. "
@@ -46,17 +49,7 @@ ANSWER = (
 )
 
 
-def user_tracks() -> tuple[np.ndarray, np.ndarray, float]:
-    """The question alone, and the cut-in words with the offset of their onset within them."""
-    audio, rate = read_audio(FIXTURE)
-    if rate != R:
-        raise SystemExit(f"{FIXTURE}: expected {R} Hz")
-    return audio[: int(3.3 * R)], audio[int(6.9 * R) : int(8.45 * R)], 0.057
-
-
 async def synthesise(services: Services, text: str) -> list[tuple[str, np.ndarray]]:
-    from vagus.brain.sentences import SentenceSplitter
-
     splitter = SentenceSplitter()
     sentences = [*splitter.push(text), *splitter.flush()]
     out = []
@@ -65,8 +58,6 @@ async def synthesise(services: Services, text: str) -> list[tuple[str, np.ndarra
         pcm = np.concatenate(chunks).astype(np.float32)
         rate = getattr(services.tts, "sample_rate", R)
         if rate != R:
-            from vagus.audio.resample import resample
-
             pcm = resample(pcm, rate, R)
         out.append((sentence, pcm))
     return out
@@ -157,11 +148,16 @@ async def main(
     services = build_services(config)
     # Piper's voice is sampled anew each time (its noise inputs), so each synthesis is another answer
     if cache is not None and cache.is_file():  # the same answers again: an A/B comparison is paired
-        with np.load(cache) as saved:
-            sentences_text = [str(t) for t in saved["text"]]
-            variants = [
-                [(text, saved[f"{k}_{i}"]) for i, text in enumerate(sentences_text)] for k in range(int(saved["n"]))
-            ]
+        try:
+            with np.load(cache) as saved:
+                sentences_text = [str(t) for t in saved["text"]]
+                variants = [
+                    [(text, saved[f"{k}_{i}"]) for i, text in enumerate(sentences_text)] for k in range(int(saved["n"]))
+                ]
+        except (OSError, ValueError, KeyError) as exc:
+            raise SystemExit(
+                f"{cache}: not a cache this benchmark wrote ({exc}); remove it or pick another path"
+            ) from None
     else:
         variants = [await synthesise(services, ANSWER) for _ in range(answers)]
         if cache is not None:

@@ -137,8 +137,7 @@ class DoubleTalkDetector:
         elif self._far_left > 0:
             self._far_left -= 1
         if self._far_left == 0:
-            self._state = False
-            self._run = 0
+            self._end_episode()
             return False
         sample = 10.0 * math.log10(max(mic, _TINY) / max(linear, _TINY))  # what the linear filter removed
         excess_db = self.erle_db - sample  # how much louder its output is than echo alone would leave it
@@ -149,7 +148,7 @@ class DoubleTalkDetector:
             # but not never: a filter that diverged (the echo path changed) must be noticed.
             rate = self.learn_rate if excess_db < self.enter_margin() else self.learn_rate * 0.1
             self.erle_db += rate * (sample - self.erle_db)
-        converged = self.erle_db >= self.min_erle_db
+        converged = self.converged
         if echo_only and sample < self.untuned_db:
             # the linear filter removes (almost) nothing from a block AEC3 took for echo alone: it is
             # out of tune (misaligned, or the echo path changed), not hearing a user — a user it keeps

@@ -3,6 +3,9 @@
 - `Aec3Echo` (default): WebRTC's AEC3 as shipped in the `livekit` wheel's AudioProcessingModule
   (Apache-2.0). Measured here: 39–51 dB ERLE in single talk with 40–300 ms of echo delay, found by its
   own delay estimator; it also attenuates the user while both talk (see docs/senses.md).
+  With `double_talk` (default) a `SpeexEcho` runs beside it on the same microphone, and while the
+  user talks over the agent its output, which keeps the user's voice, is handed on instead
+  (senses/double_talk.py).
 - `SpeexEcho`: the Speex MDF adaptive filter from the `pyaec` wheel, fed a reference pre-aligned by
   our GCC-PHAT `DelayEstimator`. Less cancellation (16–20 dB) but a linear filter that leaves the
   user's voice intact during double talk.
@@ -93,8 +96,7 @@ class Aec3Echo:
         was, self._was_double_talk = self._was_double_talk, on
         if on == was:
             return linear if on else aec3
-        ramp = _RAMP if len(_RAMP) == n else np.linspace(0.0, 1.0, n, dtype=np.float32)
-        return aec3 + (linear - aec3) * (ramp if on else 1.0 - ramp)
+        return aec3 + (linear - aec3) * (_RAMP if on else 1.0 - _RAMP)  # blocks are always BLOCK long
 
     def _track_presence(self, mic: np.ndarray, ref: np.ndarray) -> None:
         estimator = self.estimator
