@@ -7,11 +7,14 @@ import asyncio
 import ipaddress
 import json
 import logging
+import signal
+import socket
 import sys
 from pathlib import Path
 
+from vagus import __version__
 from vagus.audio.wav import AudioFileError
-from vagus.config import ConfigError, load_config
+from vagus.config import AgentConfig, ConfigError, load_config
 from vagus.logs import setup_logging
 from vagus.packaged import ModelNotFoundError
 from vagus.services.errors import ProviderError
@@ -19,8 +22,13 @@ from vagus.services.errors import ProviderError
 log = logging.getLogger("vagus.cli")
 
 
+class ServeError(RuntimeError):
+    """The server cannot start (its port is taken, its host does not resolve)."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vagus", description="Vagus voice agents")
+    parser.add_argument("--version", action="version", version=f"vagus {__version__}")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--plain-logs", action="store_true", help="human-readable logs instead of JSON lines")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -29,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
-    serve.add_argument("--max-sessions", type=int, default=50)
+    serve.add_argument("--max-sessions", type=int, help="sessions at once (default: server.max_sessions, 50)")
+    serve.add_argument("--drain-s", type=float, help="on SIGTERM, how long live sessions may finish (server.drain_s)")
     serve.add_argument(
         "--ice-address",
         action="append",
@@ -45,14 +54,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
+def _bind(host: str, port: int) -> socket.socket:
+    """Take the port before any model loads, so a port in use fails in a second, not after loading."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot resolve --host {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
 
-    from vagus.agent.services import build_services
-    from vagus.server.app import create_app
-    from vagus.transports.webrtc import WebRTCGateway, allow_loopback_candidates
+
+def _serve(args: argparse.Namespace) -> int:
+    from vagus.transports.webrtc import allow_loopback_candidates
 
     config = load_config(args.config)
+    if args.max_sessions is not None:
+        config.server.max_sessions = args.max_sessions
+    if args.drain_s is not None:
+        config.server.drain_s = args.drain_s
+    sock = _bind(args.host, args.port)
     ice = list(args.ice_address)
     try:
         if ipaddress.ip_address(args.host).is_loopback and "127.0.0.1" not in ice:
@@ -61,11 +90,46 @@ def _serve(args: argparse.Namespace) -> int:
         pass  # a host name
     if ice:
         allow_loopback_candidates(ice)
+    try:
+        return asyncio.run(_serve_forever(config, sock, args))
+    finally:
+        sock.close()
+
+
+async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; then admit nobody new, let live sessions finish (`server.drain_s`)
+    and exit 0."""
+    from aiohttp import web
+
+    from vagus.agent.host import SessionHost
+    from vagus.agent.services import build_services
+    from vagus.server.app import create_app
+    from vagus.transports.webrtc import WebRTCGateway
+
     log.info("loading models…")
     services = build_services(config)
-    app = create_app(WebRTCGateway(services, config, max_sessions=args.max_sessions))
+    host = SessionHost(services, config, max_sessions=config.server.max_sessions)
+    runner = web.AppRunner(create_app(WebRTCGateway(host)), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    host.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     print(f"Vagus is listening: open http://{args.host}:{args.port}/ and press 'Start talking'", flush=True)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    await stop.wait()
+    live = len(host)
+    log.info("draining: %d live sessions, up to %.0f s", live, config.server.drain_s)
+    if live:
+        print(
+            f"vagus: draining {live} live sessions (up to {config.server.drain_s:.0f} s)", file=sys.stderr, flush=True
+        )
+    done = await host.drain(config.server.drain_s)
+    if not done:
+        log.info("drain time over: closing %d sessions", len(host))
+    await runner.cleanup()  # closes the gateway, its peers and the host
+    await services.close()
     return 0
 
 
@@ -94,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level, json_lines=not args.plain_logs)
     try:
         return {"serve": _serve, "talk": _talk}[args.command](args)
-    except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ValueError) as exc:
+    except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:
         print(f"vagus: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

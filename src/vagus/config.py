@@ -242,6 +242,15 @@ class TtsConfig(_ProviderSection):
     api_key: str | None = None
 
 
+class ServerConfig(_Section):
+    """`vagus serve`: admission and shutdown."""
+
+    max_sessions: int = Field(50, ge=1, le=10000, description="sessions admitted at once (more get 503)")
+    drain_s: float = Field(
+        60, ge=0, le=86400, description="on SIGTERM: how long live sessions may go on before the server exits"
+    )
+
+
 class AgentConfig(_Section):
     name: str = "Vagus"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -252,6 +261,7 @@ class AgentConfig(_Section):
     stt: SttConfig = SttConfig()
     llm: LlmConfig = LlmConfig()
     tts: TtsConfig = TtsConfig()
+    server: ServerConfig = ServerConfig()
 
 
 class ConfigError(ValueError):

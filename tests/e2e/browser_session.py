@@ -32,12 +32,13 @@ async def main(mic_wav: str, query: str, timeout_s: float, mode: str = "full") -
     from vagus.agent.services import build_services
     from vagus.config import load_config
     from vagus.server.app import create_app
+    from vagus.agent.host import SessionHost
     from vagus.transports.webrtc import WebRTCGateway, allow_loopback_candidates
 
     allow_loopback_candidates(["127.0.0.1"])
     config = load_config(None, env={})
     services = build_services(config)
-    gateway = WebRTCGateway(services, config)
+    gateway = WebRTCGateway(SessionHost(services, config))
     runner = web.AppRunner(create_app(gateway))
     await runner.setup()
     port = free_port()
@@ -87,8 +88,8 @@ async def main(mic_wav: str, query: str, timeout_s: float, mode: str = "full") -
         report["sessions_after_close"] = len(gateway.peers)
         import aiohttp
 
-        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/health") as response:
-            report["health_after"] = await response.json()
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/status") as response:
+            report["health_after"] = (await response.json())["sessions"]
     finally:
         watcher.cancel()
         await runner.cleanup()

@@ -1,6 +1,8 @@
 import pytest
 
-from vagus.turns.endpointing import SemanticWaits, SilenceEndpointer
+from vagus.config import EndOfTurnConfig as SemanticWaits
+from vagus.config import TurnConfig
+from vagus.turns.endpointing import SilenceEndpointer
 
 
 def run(endpointer, until, step=0.02):
@@ -14,7 +16,7 @@ def run(endpointer, until, step=0.02):
 
 
 def test_turn_ends_exactly_after_the_silence_window():
-    ep = SilenceEndpointer(silence_ms=500, min_utterance_ms=150)
+    ep = SilenceEndpointer(TurnConfig(silence_ms=500, min_utterance_ms=150))
     ep.speech_started(1.0)
     ep.speech_stopped(2.0)
     assert ep.check(2.48) is None
@@ -25,7 +27,7 @@ def test_turn_ends_exactly_after_the_silence_window():
 
 
 def test_speech_resuming_inside_the_window_continues_the_turn():
-    ep = SilenceEndpointer(silence_ms=500)
+    ep = SilenceEndpointer(TurnConfig(silence_ms=500))
     ep.speech_started(0.0)
     ep.speech_stopped(1.0)
     assert ep.check(1.3) is None
@@ -37,7 +39,7 @@ def test_speech_resuming_inside_the_window_continues_the_turn():
 
 
 def test_too_short_speech_is_dropped_as_noise():
-    ep = SilenceEndpointer(silence_ms=300, min_utterance_ms=150)
+    ep = SilenceEndpointer(TurnConfig(silence_ms=300, min_utterance_ms=150))
     ep.speech_started(1.0)
     ep.speech_stopped(1.1)
     assert run(ep, 3.0) is None
@@ -45,7 +47,7 @@ def test_too_short_speech_is_dropped_as_noise():
 
 
 def test_overlong_speech_is_cut_at_max_length():
-    ep = SilenceEndpointer(silence_ms=500, max_utterance_s=5)
+    ep = SilenceEndpointer(TurnConfig(silence_ms=500, max_utterance_s=5))
     ep.speech_started(0.0)
     decision = run(ep, 10.0)
     assert decision is not None and decision.reason == "max_length" and decision.decided == pytest.approx(5.0)
@@ -53,11 +55,13 @@ def test_overlong_speech_is_cut_at_max_length():
 
 def test_rejects_nonpositive_silence():
     with pytest.raises(ValueError):
-        SilenceEndpointer(silence_ms=0)
+        SilenceEndpointer(TurnConfig(silence_ms=0))
 
 
 def semantic_endpointer(**waits):
-    return SilenceEndpointer(silence_ms=500, min_utterance_ms=150, semantic=SemanticWaits(**waits))
+    return SilenceEndpointer(
+        TurnConfig(silence_ms=500, min_utterance_ms=150, end_of_turn=SemanticWaits(**waits)), semantic=True
+    )
 
 
 def test_a_complete_utterance_ends_after_the_short_wait():

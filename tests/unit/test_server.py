@@ -3,13 +3,14 @@
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from vagus.agent.host import SessionHost
 from vagus.server.app import MAX_BODY_BYTES, create_app
 from vagus.transports.webrtc import WebRTCGateway
 
 
 @pytest.fixture
 async def client(services, offline_config):
-    gateway = WebRTCGateway(services, offline_config, max_sessions=2)
+    gateway = WebRTCGateway(SessionHost(services, offline_config, max_sessions=2))
     async with TestClient(TestServer(create_app(gateway), host="127.0.0.1")) as client:
         client.gateway = gateway
         yield client
@@ -57,11 +58,12 @@ async def test_bad_offers_are_refused_with_a_reason(client, body, status, messag
     assert response.status == status
     assert message in (await response.json())["error"]
     assert not client.gateway.peers  # nothing half-open left behind
-    assert (await (await client.get("/health")).json()) == {"status": "ok", "sessions": 0}
+    assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
+    assert (await (await client.get("/status")).json())["sessions"] == 0
 
 
 async def test_oversized_offer_is_refused(client):
     response = await client.post("/offer", data=b"x" * (MAX_BODY_BYTES + 1))
     assert response.status == 413
     assert "too large" in (await response.json())["error"]
-    assert (await client.get("/health")).status == 200
+    assert (await client.get("/healthz")).status == 200

@@ -26,10 +26,12 @@ class Services:
     llm: LLM
     tts: TTS
     end_of_turn: SmartTurnModel | None = None
+    fallback_tts: TTS | None = None
+    """A local voice that says so when the configured TTS fails (None where none is installed)."""
     load_ms: dict[str, float] = field(default_factory=dict)
 
     async def close(self) -> None:
-        for provider in (self.stt, self.llm, self.tts):
+        for provider in (self.stt, self.llm, self.tts, self.fallback_tts):
             close = getattr(provider, "close", None)
             if close is not None:
                 await close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from vagus.audio.resample import resample
 from vagus.brain.sentences import SentenceSplitter
 from vagus.brain.speech_text import speakable
+from vagus.services.errors import ProviderError
 from vagus.services.tts.base import TTS
 from vagus.turns.playout import Playout
 
@@ -63,6 +64,8 @@ async def speak_answer(
                 queue.put_nowait(sentence)
             queue.put_nowait(_END)
         except BaseException as exc:  # hand the failure to the consumer, which re-raises it
+            if isinstance(exc, ProviderError) and exc.stage is None:
+                exc.stage = "llm"
             queue.put_nowait(exc)
             raise
 
@@ -84,7 +87,31 @@ async def speak_answer(
             text = speakable(sentence)
             if timings.tts_start is None:
                 timings.tts_start = time.perf_counter()
+            await _synthesise(text, index, tts, playout, output_rate, timings, on_first_audio)
+            playout.sentence_done(index)
+    finally:
+        if not reader.done():
+            reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    return timings
+
+
+async def _synthesise(
+    text: str,
+    index: int,
+    tts: TTS,
+    playout: Playout,
+    output_rate: int,
+    timings: SpeakTimings,
+    on_first_audio: Callable[[], None] | None,
+) -> None:
+    """One sentence into the playout. A retryable failure before any of its audio is tried once more;
+    a failure is tagged as the `tts` stage's."""
+    for attempt in (0, 1):
+        produced = False
+        try:
             async for block in tts.stream(text):
+                produced = True
                 if timings.tts_first_audio is None:
                     timings.tts_first_audio = time.perf_counter()
                 playout.enqueue(index, resample(block, tts.sample_rate, output_rate))
@@ -92,9 +119,8 @@ async def speak_answer(
                     timings.first_audio_queued = time.perf_counter()
                     if on_first_audio is not None:
                         on_first_audio()
-            playout.sentence_done(index)
-    finally:
-        if not reader.done():
-            reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-    return timings
+            return
+        except ProviderError as exc:
+            exc.stage = "tts"
+            if produced or attempt or not exc.retryable:
+                raise

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from vagus.audio.pcm import FrameSplitter
+from vagus.audio.resample import StreamResampler
+from vagus.config import SensesConfig
 from vagus.core.frames import AudioFrame
 from vagus.senses.apm import BLOCK, RATE
 from vagus.senses.denoise import Denoiser, make_denoiser
@@ -42,16 +44,23 @@ class FrontEnd:
         self.gain = gain
         self.reference = FarEndReference(RATE) if echo is not None else None
         self._splitter = FrameSplitter(BLOCK)
+        self._reference_resampler: StreamResampler | None = None
         self.stats = FrontEndStats(seconds={s.name: 0.0 for s in (echo, denoiser, gain) if s is not None})
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in (self.echo, self.denoiser, self.gain) if s is not None]
 
-    def push_reference(self, pcm16k: np.ndarray) -> None:
-        """What the agent sent, at 16 kHz (called from the session's output path)."""
-        if self.reference is not None:
-            self.reference.push(pcm16k)
+    def push_reference(self, pcm: np.ndarray, rate: int = RATE) -> None:
+        """What the agent sent, at its output `rate` (called from the session's output path); resampled
+        here, once, to the canceller's rate."""
+        if self.reference is None:
+            return
+        if rate != RATE:
+            if self._reference_resampler is None or self._reference_resampler.from_rate != rate:
+                self._reference_resampler = StreamResampler(rate, RATE)
+            pcm = self._reference_resampler.process(pcm)
+        self.reference.push(pcm)
 
     def process(self, frame: AudioFrame) -> AudioFrame | None:
         pending = self._splitter.pending
@@ -100,4 +109,19 @@ def build_front_end(
         make_echo_engine(echo, speex_filter_ms, double_talk) if echo else None,
         make_denoiser(denoise, dfn_limit_db, clean_snr_db, denoise_model) if denoise else None,
         ApmGain() if gain else None,
+    )
+
+
+def build_front_end_from_config(config: SensesConfig) -> FrontEnd | None:
+    """The front end a config's `senses` section describes (None when every stage is off)."""
+    echo, denoise = config.echo, config.denoise
+    return build_front_end(
+        echo.engine if echo.enabled else None,
+        denoise.engine if denoise.enabled else None,
+        config.gain.enabled,
+        echo.speex_filter_ms,
+        echo.double_talk,
+        denoise.attenuation_limit_db,
+        denoise.clean_snr_db,
+        denoise.model_path,
     )

@@ -13,23 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vagus.audio.pcm import FrameSplitter
+from vagus.config import VadConfig
 from vagus.senses.silero import CHUNK, SAMPLE_RATE, SileroModel, SileroState
 
 CHUNK_SECONDS = CHUNK / SAMPLE_RATE
-
-
-@dataclass(frozen=True, slots=True)
-class VadSettings:
-    start_threshold: float = 0.5
-    stop_threshold: float = 0.35
-    min_speech_ms: float = 64.0
-    min_silence_ms: float = 160.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.stop_threshold <= self.start_threshold < 1.0:
-            raise ValueError("VAD thresholds need 0 < stop_threshold <= start_threshold < 1")
-        if self.min_speech_ms < 0 or self.min_silence_ms < 0:
-            raise ValueError("VAD durations must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +45,10 @@ class VoiceActivityDetector:
         "speaking",
     )
 
-    def __init__(self, model: SileroModel, settings: VadSettings | None = None) -> None:
+    def __init__(self, model: SileroModel, settings: VadConfig | None = None) -> None:
+        """`settings`: the config's `vad` section (its defaults are the only ones)."""
         self._model = model
-        self._settings = settings or VadSettings()
+        self._settings = settings or VadConfig()
         self._state = SileroState()
         self._splitter = FrameSplitter(CHUNK)
         self.speaking = False
@@ -77,19 +65,36 @@ class VoiceActivityDetector:
             return self._run_start
         return None
 
-    def process(self, samples: np.ndarray, t: float) -> tuple[VadTransition, ...]:
-        """Feed samples whose first sample is at session time `t`."""
+    @property
+    def model(self) -> SileroModel:
+        return self._model
+
+    @property
+    def state(self) -> SileroState:
+        """This session's recurrent state: a host batching many sessions passes it to `infer_batch`."""
+        return self._state
+
+    def chunks(self, samples: np.ndarray, t: float) -> list[tuple[np.ndarray, float]]:
+        """The model chunks that samples starting at session time `t` complete, with their start
+        times. Score each (`infer`, or batched by a host) and hand it to `feed_probability`."""
         pending_before = self._splitter.pending
         chunks = self._splitter.push(samples)
         if not chunks:
-            return _NONE
+            return []
+        start = t - pending_before / SAMPLE_RATE
+        return [(chunk, start + i * CHUNK_SECONDS) for i, chunk in enumerate(chunks)]
+
+    def infer(self, chunk: np.ndarray) -> float:
+        """This session's own model call for one chunk (no batching)."""
+        return self._model.infer(chunk, self._state)
+
+    def process(self, samples: np.ndarray, t: float) -> tuple[VadTransition, ...]:
+        """Feed samples whose first sample is at session time `t` (model called here, unbatched)."""
         transitions: tuple[VadTransition, ...] = _NONE
-        chunk_start = t - pending_before / SAMPLE_RATE
-        for chunk in chunks:
-            transition = self.feed_probability(self._model.infer(chunk, self._state), chunk_start)
+        for chunk, start in self.chunks(samples, t):
+            transition = self.feed_probability(self.infer(chunk), start)
             if transition is not None:
                 transitions = (*transitions, transition)
-            chunk_start += CHUNK_SECONDS
         return transitions
 
     def feed_probability(self, probability: float, chunk_start: float) -> VadTransition | None:

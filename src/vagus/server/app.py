@@ -1,4 +1,5 @@
-"""The HTTP app: the talk page at `/`, WebRTC signaling at `POST /offer`, and `/health`.
+"""The HTTP app: the talk page at `/`, WebRTC signaling at `POST /offer`, liveness at `/healthz` and the
+host's load at `/status`.
 
 Bad requests get a JSON error with a reason and the right status; nothing a client sends can take
 the server down.
@@ -13,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from vagus.agent.host import HostFull
 from vagus.transports.webrtc import SignalingError, WebRTCGateway
 
 log = logging.getLogger("vagus.server")
@@ -90,7 +92,7 @@ async def offer(request: web.Request) -> web.Response:
         answer, session_id = await gateway.accept(sdp, kind, echo)
     except SignalingError as exc:
         return _error(400, str(exc))
-    except OverflowError as exc:
+    except HostFull as exc:
         return _error(503, str(exc))
     return web.json_response({"sdp": answer.sdp, "type": answer.type, "session_id": session_id})
 
@@ -99,9 +101,15 @@ async def favicon(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def health(request: web.Request) -> web.Response:
-    gateway = request.app[GATEWAY_KEY]
-    return web.json_response({"status": "ok", "sessions": len(gateway.peers)})
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers. `draining` while it finishes its sessions before exiting."""
+    host = request.app[GATEWAY_KEY].host
+    return web.json_response({"status": "draining" if host.draining else "ok"})
+
+
+async def status(request: web.Request) -> web.Response:
+    """Load: sessions live, tick lateness p50/p99, CPU per session (what a load balancer reads)."""
+    return web.json_response(request.app[GATEWAY_KEY].host.status())
 
 
 def create_app(gateway: WebRTCGateway) -> web.Application:
@@ -110,7 +118,9 @@ def create_app(gateway: WebRTCGateway) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/offer", offer)
-    app.router.add_get("/health", health)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/health", healthz)
+    app.router.add_get("/status", status)
     app.router.add_get("/favicon.ico", favicon)
 
     async def shutdown(app: web.Application) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 ErrorKind = Literal["connection", "timeout", "bad_request", "auth", "server", "model"]
+Stage = Literal["stt", "llm", "tts", "end_of_turn"]
 
 
 class ProviderError(RuntimeError):
@@ -13,6 +14,8 @@ class ProviderError(RuntimeError):
         self.provider = provider
         self.kind: ErrorKind = kind
         self.message = message
+        self.stage: Stage | None = None
+        """Which step of a turn failed; set by the caller that knows it (the answer pipeline)."""
 
     @property
     def retryable(self) -> bool:

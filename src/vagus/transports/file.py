@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from vagus.agent.host import SessionHost
 from vagus.agent.services import Services
 from vagus.agent.session import INPUT_RATE, VoiceSession
 from vagus.audio.resample import StreamResampler, resample
@@ -126,7 +127,9 @@ async def run_conversation(
         raise ValueError("run_conversation needs mono audio")
     pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
     clock = ManualClock()
-    session = VoiceSession(services, config, output_rate=sample_rate, clock=clock)
+    host = SessionHost(services, config, max_sessions=1, frame_s=FRAME_SECONDS)
+    hosted = host.open(sample_rate, clock=clock)
+    session = hosted.session
     if on_session is not None:
         on_session(session)
     events: list[dict[str, Any]] = []
@@ -136,7 +139,6 @@ async def run_conversation(
     total_frames = -(-len(pcm16k) // in_frame)
     max_frames = total_frames + int(MAX_TAIL_SECONDS / FRAME_SECONDS)
     out_blocks: list[np.ndarray] = []
-    out_pos = 0  # output samples written so far; keeps the agent track exactly aligned
     silence = np.zeros(in_frame, dtype=np.float32)
     anchor: float | None = None  # wall time that corresponds to media time 0 while pacing
     wall_start = time.perf_counter()
@@ -161,11 +163,11 @@ async def run_conversation(
                 block = silence
             if echo_path is not None:
                 block = block + echo_path.take(in_frame)
-            session.push_audio(block, t)
-            target = round((frame_index + 1) * FRAME_SECONDS * sample_rate)
-            played = session.pull_audio(target - out_pos).copy()
+            hosted.feed(block, t)
+            host.tick()  # the host keeps the agent track exactly aligned (a rounded length per frame)
+            played = hosted.take_output()
+            assert played is not None  # one frame per tick
             out_blocks.append(played)
-            out_pos = target
             if echo_path is not None:
                 echo_path.feed(played if sample_rate == INPUT_RATE else speaker.process(played))
             frame_index += 1
@@ -180,7 +182,7 @@ async def run_conversation(
                 if session.busy:
                     await asyncio.sleep(0)
     finally:
-        await session.close("input ended")
+        await host.close("input ended")
     output = np.concatenate(out_blocks) if out_blocks else np.zeros(0, dtype=np.float32)
     return ConversationResult(
         input_seconds=len(audio) / sample_rate,

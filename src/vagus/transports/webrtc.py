@@ -12,7 +12,6 @@ import asyncio
 import fractions
 import json
 import logging
-import time
 from typing import Any
 
 import numpy as np
@@ -20,8 +19,8 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame as AvAudioFrame
 
-from vagus.agent.services import Services
-from vagus.agent.session import INPUT_RATE, VoiceSession
+from vagus.agent.host import HostedSession, SessionHost
+from vagus.agent.session import INPUT_RATE
 from vagus.audio.pcm import float_to_int16
 from vagus.audio.resample import StreamResampler
 from vagus.config import AgentConfig
@@ -80,29 +79,23 @@ def frame_to_mono_float(frame: AvAudioFrame) -> np.ndarray:
 
 
 class AgentAudioTrack(MediaStreamTrack):
-    """The agent's voice: 20 ms frames at 48 kHz, paced by the wall clock."""
+    """The agent's voice: the 20 ms frames at 48 kHz that the host's tick pulls for this session."""
 
     kind = "audio"
 
-    def __init__(self, session: VoiceSession) -> None:
+    def __init__(self, hosted: HostedSession) -> None:
         super().__init__()
-        self._session = session
-        self._samples = int(OUTPUT_RATE * FRAME_SECONDS)
-        self._start: float | None = None
-        self._timestamp = 0
+        self._hosted = hosted
+        self._timestamp = -int(OUTPUT_RATE * FRAME_SECONDS)
         self._time_base = fractions.Fraction(1, OUTPUT_RATE)
 
     async def recv(self) -> AvAudioFrame:
-        if self.readyState != "live":
+        if self.readyState != "live" or self._hosted.session.closed:
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            self._timestamp += self._samples
-            wait = self._start + self._timestamp / OUTPUT_RATE - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        pcm = float_to_int16(self._session.pull_audio(self._samples))
+        pcm = float_to_int16(await self._hosted.next_output())
+        if self._hosted.session.closed:
+            raise MediaStreamError
+        self._timestamp += len(pcm)
         frame = AvAudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = OUTPUT_RATE
         frame.pts = self._timestamp
@@ -113,10 +106,11 @@ class AgentAudioTrack(MediaStreamTrack):
 class WebRTCPeer:
     """One peer connection and the voice session behind it."""
 
-    def __init__(self, gateway: WebRTCGateway, pc: RTCPeerConnection, session: VoiceSession) -> None:
+    def __init__(self, gateway: WebRTCGateway, pc: RTCPeerConnection, hosted: HostedSession) -> None:
         self.gateway = gateway
         self.pc = pc
-        self.session = session
+        self.hosted = hosted
+        self.session = session = hosted.session
         self.channel: Any = None
         self._closing = False
         self._reader: asyncio.Task[None] | None = None
@@ -151,7 +145,7 @@ class WebRTCPeer:
                 pcm16k = resampler.process(pcm)
                 if pcm16k.size:
                     self.frames_in += 1
-                    self.session.push_audio(pcm16k, clock.now() - len(pcm16k) / INPUT_RATE)
+                    self.hosted.feed(pcm16k, clock.now() - len(pcm16k) / INPUT_RATE)
         except MediaStreamError:
             log.info("session %s: peer's audio ended", self.session.id)
         finally:
@@ -164,7 +158,7 @@ class WebRTCPeer:
         if self._closing:
             return
         self._closing = True
-        await self.session.close(reason)
+        await self.gateway.host.close_session(self.session.id, reason)
         await self.pc.close()
         self.gateway.peers.pop(self.session.id, None)
         log.info("session %s closed: %s", self.session.id, reason)
@@ -175,19 +169,11 @@ class SignalingError(ValueError):
 
 
 class WebRTCGateway:
-    """Accepts SDP offers and runs one voice session per peer."""
+    """Accepts SDP offers; each peer gets a session on the host, which drives it."""
 
-    def __init__(
-        self,
-        services: Services,
-        config: AgentConfig,
-        max_sessions: int = 50,
-        jitter_prefetch: int = 1,
-        inactivity_timeout_s: float = 5.0,
-    ) -> None:
-        self.services = services
-        self.config = config
-        self.max_sessions = max_sessions
+    def __init__(self, host: SessionHost, jitter_prefetch: int = 1, inactivity_timeout_s: float = 5.0) -> None:
+        self.host = host
+        self.config = host.config
         self.jitter_prefetch = jitter_prefetch
         self.inactivity_timeout_s = inactivity_timeout_s
         self.peers: dict[str, WebRTCPeer] = {}
@@ -214,12 +200,12 @@ class WebRTCGateway:
             raise SignalingError("not an SDP: it must start with 'v=0'")
         if "m=audio" not in sdp:
             raise SignalingError("the offer has no audio section (m=audio)")
-        if len(self.peers) >= self.max_sessions:
-            raise OverflowError(f"server is at its limit of {self.max_sessions} sessions")
         config = self.session_config(echo)
+        hosted = self.host.open(OUTPUT_RATE, config)  # HostFull: at the limit or draining
+        self.host.start()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        session = VoiceSession(self.services, config, output_rate=OUTPUT_RATE)
-        peer = WebRTCPeer(self, pc, session)
+        peer = WebRTCPeer(self, pc, hosted)
+        session = hosted.session
         self.peers[session.id] = peer
         try:
             await self._wire(peer, sdp)
@@ -260,9 +246,10 @@ class WebRTCGateway:
             raise SignalingError(f"malformed SDP: {exc}") from None
         if not got_audio.is_set():
             raise SignalingError("the offer carries no audio track the agent can listen to")
-        pc.addTrack(AgentAudioTrack(session))
+        pc.addTrack(AgentAudioTrack(peer.hosted))
         _shorten_jitter_buffer(pc, self.jitter_prefetch)
         await pc.setLocalDescription(await pc.createAnswer())
 
     async def close(self) -> None:
         await asyncio.gather(*(peer.close("server shutdown") for peer in list(self.peers.values())))
+        await self.host.close()

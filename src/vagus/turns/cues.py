@@ -16,11 +16,18 @@ so they never enter the conversation's context.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import numpy as np
 
 from vagus.audio.resample import resample
+from vagus.config import TurnConfig
+from vagus.core.bus import EventBus
+from vagus.core.clock import Clock
+from vagus.core.events import AgentCue
 from vagus.services.tts.base import TTS
+from vagus.turns.playout import Playout
 
 log = logging.getLogger("vagus.turns")
 
@@ -79,3 +86,58 @@ class BackchannelTiming:
     def played(self, now: float, speech_end: float) -> None:
         self._last_at = now
         self._last_silence = speech_end
+
+
+class Cues:
+    """The session's cues: both voices, prepared once, and when each may play."""
+
+    def __init__(
+        self,
+        config: TurnConfig,
+        tts: TTS,
+        output_rate: int,
+        playout: Playout,
+        bus: EventBus,
+        clock: Clock,
+    ) -> None:
+        bc, ack = config.agent_backchannels, config.acknowledgement
+        self.backchannel = CueVoice(bc.phrases, tts, output_rate) if bc.enabled else None
+        self.timing = BackchannelTiming(bc.after_silence_ms, bc.min_turn_s, bc.min_interval_s)
+        self.acknowledgement = CueVoice(ack.phrases, tts, output_rate) if ack.enabled else None
+        self.ack_after_s = ack.after_ms / 1000.0
+        self.prepared = self.backchannel is None and self.acknowledgement is None
+        self._playout, self._bus, self._clock = playout, bus, clock
+
+    def prepare(self, spawn: Callable[[Coroutine[Any, Any, Any], str], object]) -> None:
+        """Synthesise the cues' audio in the background, once (on the first frame: needs the loop)."""
+        if self.prepared:
+            return
+        self.prepared = True
+        for voice in (self.backchannel, self.acknowledgement):
+            if voice is not None:
+                spawn(voice.prepare(), "prepare-cues")
+
+    def maybe_backchannel(
+        self, now: float, quiet: bool, turn_start: float | None, silence: float | None, turn: int
+    ) -> None:
+        """`quiet`: nobody talks and nothing is being answered; `silence`: start of a pause that the
+        end-of-turn model judged mid-turn (None when there is none)."""
+        voice = self.backchannel
+        if voice is None or not quiet or self._playout.cueing or silence is None:
+            return
+        if not self.timing.due(now, turn_start, silence, True):
+            return
+        cue = voice.next()
+        if cue is None:
+            return
+        self.timing.played(now, silence)
+        self._playout.cue(cue[1])
+        self._bus.publish(AgentCue(now, turn, "backchannel", cue[0]))
+
+    def acknowledge(self, turn: int) -> None:
+        """Say "Let me think." now (the caller checked the answer is still slow and nobody talks)."""
+        voice = self.acknowledgement
+        cue = voice.next() if voice is not None else None
+        if cue is not None:
+            self._playout.cue(cue[1])
+            self._bus.publish(AgentCue(self._clock.now(), turn, "acknowledgement", cue[0]))

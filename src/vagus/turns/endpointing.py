@@ -1,7 +1,7 @@
 """End-of-turn detection: VAD silence, shortened or lengthened by a semantic model's judgement.
 
 The VAD reports when speech began and ended. Without a model, a turn ends once the user has been
-silent for `silence_ms`. With one (`SemanticWaits`), the endpointer asks for a prediction
+silent for `silence_ms`. With one (the `turns.end_of_turn` section), the endpointer asks for a prediction
 (`prediction_due`) once a silence has lasted `predict_after_ms`, before the VAD is sure of the stop
 (it waits `vad.min_silence_ms`): the session runs the model off the frame path and hands back
 P(complete) for that silence (`set_probability`), so the answer is there when the VAD confirms; a
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vagus.config import EndOfTurnConfig, TurnConfig
+
 
 @dataclass(frozen=True, slots=True)
 class TurnDecision:
@@ -29,26 +31,6 @@ class TurnDecision:
     decided: float
     reason: str
     probability: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SemanticWaits:
-    complete_silence_ms: float = 200.0
-    incomplete_silence_ms: float = 1500.0
-    threshold: float = 0.5
-    predict_after_ms: float = 64.0
-    text_silence_ms: float = 600.0
-    """Ends a turn the model called unfinished once its transcript turned out a finished sentence."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.threshold < 1:
-            raise ValueError("end_of_turn.threshold must be between 0 and 1")
-        if not 0 < self.complete_silence_ms <= self.incomplete_silence_ms:
-            raise ValueError("end_of_turn: 0 < complete_silence_ms <= incomplete_silence_ms")
-        if self.text_silence_ms <= 0:
-            raise ValueError("end_of_turn.text_silence_ms must be positive")
-        if self.predict_after_ms < 0:
-            raise ValueError("end_of_turn.predict_after_ms must not be negative")
 
 
 class SilenceEndpointer:
@@ -69,24 +51,20 @@ class SilenceEndpointer:
         "silence_s",
     )
 
-    def __init__(
-        self,
-        silence_ms: float = 500.0,
-        min_utterance_ms: float = 150.0,
-        max_utterance_s: float = 30.0,
-        semantic: SemanticWaits | None = None,
-    ):
-        if silence_ms <= 0:
-            raise ValueError("turns.silence_ms must be positive")
-        self.semantic = semantic
+    def __init__(self, config: TurnConfig | None = None, semantic: bool = False) -> None:
+        """`config`: the config's `turns` section (its defaults are the only ones); `semantic`: an
+        end-of-turn model is there to ask (used when `turns.end_of_turn.model` is not none)."""
+        config = config or TurnConfig()
+        eot = config.end_of_turn
+        self.semantic: EndOfTurnConfig | None = eot if semantic and eot.model != "none" else None
         self._asked_for: float | None = None
         self._asked_early = False
         self._answer: tuple[float, float] | None = None
         self._text_asked_for: float | None = None
         self._text_finished_for: float | None = None
-        self.silence_s = silence_ms / 1000.0
-        self.min_utterance_s = min_utterance_ms / 1000.0
-        self.max_utterance_s = max_utterance_s
+        self.silence_s = config.silence_ms / 1000.0
+        self.min_utterance_s = config.min_utterance_ms / 1000.0
+        self.max_utterance_s = config.max_utterance_s
         self._speaking = False
         self._speech_start: float | None = None
         self._speech_end = 0.0

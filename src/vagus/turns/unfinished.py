@@ -56,18 +56,33 @@ UNFINISHED_ENDINGS_ZH = (
 )  # fmt: skip
 
 _TRAILING_OPEN = re.compile(r"(\.\.\.|…|[,，、;；:：\-–—])\s*$")
+_ANY_PUNCTUATION = re.compile(r"[.?!,。？！，]")
 _FINAL_PUNCTUATION = re.compile(r"[.?!。？！]['\"”’)]*\s*$")
 
 
 class UnfinishedText:
-    def __init__(self, extra_endings: tuple[str, ...] | list[str] = (), require_final_punctuation: bool = True) -> None:
-        """`require_final_punctuation`: a transcript without . ? ! at its end counts as unfinished
-        (Whisper punctuates; turn it off for a speech-to-text provider that never does)."""
+    def __init__(
+        self,
+        extra_endings: tuple[str, ...] | list[str] = (),
+        require_final_punctuation: bool = True,
+        punctuates: bool | None = True,
+    ) -> None:
+        """`require_final_punctuation`: a transcript without . ? ! at its end counts as unfinished.
+        `punctuates`: whether the speech-to-text provider writes punctuation at all (Whisper does;
+        most streaming endpoints do not). None: not known, learned from the first transcript that
+        carries any; until then the punctuation rule is off, so an STT that never punctuates does
+        not hold every turn for `incomplete_silence_ms`."""
         self.require_final_punctuation = require_final_punctuation
+        self.punctuates = punctuates
         phrases = [*UNFINISHED_PHRASES_EN, *extra_endings]
         words = [p for p in phrases if p and not has_cjk(p)]
         self._phrases = sorted({tuple(normalise(p)) for p in words if normalise(p)}, key=len, reverse=True)
         self._cjk = tuple(sorted({*UNFINISHED_ENDINGS_ZH, *(p for p in extra_endings if has_cjk(p))}))
+
+    def learn(self, text: str) -> None:
+        """A transcript from the provider: one with punctuation shows that it punctuates."""
+        if self.punctuates is None and _ANY_PUNCTUATION.search(text):
+            self.punctuates = True
 
     def unfinished(self, text: str) -> bool:
         """True when the words stop where a sentence cannot end. Empty text is not unfinished."""
@@ -76,7 +91,7 @@ class UnfinishedText:
             return False
         if _TRAILING_OPEN.search(stripped):
             return True
-        if self.require_final_punctuation and not _FINAL_PUNCTUATION.search(stripped):
+        if self.require_final_punctuation and self.punctuates and not _FINAL_PUNCTUATION.search(stripped):
             return True
         tokens = normalise(stripped)
         if not tokens:

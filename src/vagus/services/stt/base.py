@@ -17,6 +17,9 @@ class Transcript:
 
 
 class STT(Protocol):
+    """`punctuates` (optional class attribute): True when the engine writes punctuation, False when it
+    never does; absent or None: learned from its transcripts (turns/unfinished.py)."""
+
     name: str
 
     async def transcribe(self, audio: np.ndarray, sample_rate: int, prompt: str | None = None) -> Transcript:

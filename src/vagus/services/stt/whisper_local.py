@@ -68,6 +68,8 @@ BUILTIN_MODELS = {"tiny.en": default_whisper_path, "base": whisper_base_path}
 
 class WhisperSTT:
     name = "whisper-local"
+    punctuates = True
+    """Whisper writes punctuation: a transcript without a final . ? ! stopped mid-sentence."""
 
     def __init__(
         self,

@@ -1,0 +1,217 @@
+"""The answer to one turn: STT → (held while unfinished) → LLM stream → sentences → TTS → playout.
+
+Errors are honest about where they happened: a failed transcription is reported as `stt`, a failed
+language model as `llm`, a failed voice as `tts`, and the agent says the matching apology (in the
+fallback voice when its own voice is what failed). A `retryable` failure (connection, timeout, server)
+is tried once more while the turn is still young (`RETRY_BUDGET_S`); a provider that stays down is
+reported once, not on every turn (`ErrorReporter`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import numpy as np
+
+from vagus.agent.latency import TurnRecord
+from vagus.agent.services import Services
+from vagus.brain.context import Conversation
+from vagus.brain.speaker import speak_answer
+from vagus.core.bus import EventBus
+from vagus.core.clock import Clock
+from vagus.core.events import AgentSentence, ErrorEvent, TranscriptFinal, TurnHeld, TurnSkipped
+from vagus.services.errors import ProviderError, Stage
+from vagus.services.tts.base import TTS
+from vagus.turns.playout import Playout
+from vagus.turns.unfinished import UnfinishedText
+
+log = logging.getLogger("vagus.agent")
+
+INPUT_RATE = 16000
+RETRY_BUDGET_S = 4.0
+"""A failed provider call is retried only while the turn was decided less than this long ago: later,
+an apology serves the user better than more waiting."""
+APOLOGIES: dict[str, str] = {
+    "stt": "Sorry, I couldn't make out what you said: my speech recognition isn't reachable right now.",
+    "llm": "Sorry, I can't reach my language model right now.",
+    "tts": "Sorry, my voice isn't working right now.",
+}
+
+
+class ErrorReporter:
+    """Publishes a provider failure once per stage and kind while that stage stays down; a stage that
+    works again is reported afresh the next time it fails."""
+
+    def __init__(self, bus: EventBus, clock: Clock) -> None:
+        self._bus, self._clock = bus, clock
+        self._down: set[tuple[str, str]] = set()
+
+    def failed(self, stage: Stage, exc: ProviderError) -> None:
+        key = (stage, exc.kind)
+        if key in self._down:
+            log.debug("%s still failing: %s", stage, exc)
+            return
+        self._down.add(key)
+        log.warning("%s failed (%s): %s", stage, exc.kind, exc.message)
+        self._bus.publish(ErrorEvent(self._clock.now(), stage, exc.kind, exc.message))
+
+    def worked(self, stage: Stage) -> None:
+        if self._down:
+            self._down = {key for key in self._down if key[0] != stage}
+
+
+def _stage(exc: ProviderError, default: Stage) -> Stage:
+    return exc.stage or default
+
+
+class AnswerPipeline:
+    def __init__(
+        self,
+        services: Services,
+        conversation: Conversation,
+        playout: Playout,
+        bus: EventBus,
+        clock: Clock,
+        output_rate: int,
+        unfinished: UnfinishedText | None,
+        hold_s: float,
+        sleep_until: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.services, self.conversation, self.playout = services, conversation, playout
+        self._bus, self._clock, self.output_rate = bus, clock, output_rate
+        self.unfinished, self.hold_s, self._sleep_until = unfinished, hold_s, sleep_until
+        self.errors = ErrorReporter(bus, clock)
+
+    async def respond(
+        self, turn: TurnRecord, audio: np.ndarray, words: str | None, committed: Callable[[], None]
+    ) -> None:
+        """`words`: the turn's transcript when already known; `committed` is called once the turn is
+        past the point where more speech would continue it (its transcript is final)."""
+        if words is None:
+            words = await self._transcribe(turn, audio)
+            if words is None:
+                await self._apologise(turn, "stt")
+                self.playout.close()
+                return
+        turn.marks["stt_done"] = self._clock.now()
+        text = words.strip()
+        if not text:
+            self._bus.publish(TurnSkipped(self._clock.now(), turn.number, "no words transcribed"))
+            return
+        turn.user_text = text
+        await self._hold_if_unfinished(turn, text)
+        committed()
+        self._bus.publish(TranscriptFinal(self._clock.now(), turn.number, text))
+        await self._answer(turn, text)
+        self.playout.close()  # not on cancellation: an interruption has already stopped the playout
+        if turn.speak.first_audio_queued is None:  # nothing was said: still remember what was asked
+            self.conversation.add_user(text)
+
+    async def _transcribe(self, turn: TurnRecord, audio: np.ndarray) -> str | None:
+        stt = self.services.stt
+        for attempt in (0, 1):
+            start = time.perf_counter()
+            try:
+                transcript = await stt.transcribe(audio, INPUT_RATE)
+            except ProviderError as exc:
+                if attempt == 0 and self._may_retry(turn, exc):
+                    log.info("turn %d: retrying stt after %s", turn.number, exc.kind)
+                    continue
+                self.errors.failed("stt", exc)
+                return None
+            turn.stages_ms["stt"] = turn.stages_ms.get("stt", 0.0) + (time.perf_counter() - start) * 1000
+            self.errors.worked("stt")
+            if self.unfinished is not None:
+                self.unfinished.learn(transcript.text)
+            return transcript.text
+        return None  # pragma: no cover (the loop returns)
+
+    def _may_retry(self, turn: TurnRecord, exc: ProviderError) -> bool:
+        return exc.retryable and time.perf_counter() - turn.decided_real < RETRY_BUDGET_S
+
+    async def _answer(self, turn: TurnRecord, text: str) -> None:
+        messages = self.conversation.messages()
+        messages.append({"role": "user", "content": text})
+        for attempt in (0, 1):
+            self.playout.begin(turn.number)
+            try:
+                await self.speak(turn, self.services.llm.stream(messages))
+            except ProviderError as exc:
+                stage = _stage(exc, "llm")
+                if attempt == 0 and not turn.speak.sentences and self._may_retry(turn, exc):
+                    log.info("turn %d: retrying %s after %s", turn.number, stage, exc.kind)
+                    continue
+                self.errors.failed(stage, exc)
+                if stage == "tts" or not turn.speak.sentences:
+                    await self._apologise(turn, stage)
+                return
+            self.errors.worked("llm")
+            if turn.speak.first_audio_queued is not None:
+                self.errors.worked("tts")
+            return
+
+    async def _apologise(self, turn: TurnRecord, stage: Stage) -> None:
+        """Say what failed, in the agent's voice, or in the fallback voice when that is what failed."""
+        text = APOLOGIES.get(stage, APOLOGIES["llm"])
+        voice = self.services.fallback_tts if stage == "tts" else self.services.tts
+        if voice is None:
+            return
+        self.playout.begin(turn.number)
+        try:
+            await self.speak(turn, _single(text), voice)
+        except ProviderError as exc:
+            log.warning("turn %d: could not say the apology: %s", turn.number, exc)
+
+    async def _hold_if_unfinished(self, turn: TurnRecord, text: str) -> None:
+        """Words that stop mid-sentence ("Could you tell me") are not answered until the user has been
+        silent for `incomplete_silence_ms`: if they go on, the session cancels this answer and the turn
+        continues with what follows (`turn_continued`). The wait is booked as the `held` stage."""
+        if self.unfinished is None or not self.unfinished.unfinished(text):
+            return
+        until = turn.speech_end + self.hold_s
+        now = self._clock.now()
+        if now >= until:
+            return
+        turn.held = True
+        self._bus.publish(TurnHeld(now, turn.number, text, until))
+        start = time.perf_counter()
+        await self._sleep_until(until)
+        turn.stages_ms["held"] = (time.perf_counter() - start) * 1000
+
+    async def speak(self, turn: TurnRecord, deltas: AsyncIterator[str], tts: TTS | None = None) -> None:
+        clock, bus = self._clock, self._bus
+
+        def on_sentence(index: int, sentence: str) -> None:
+            if index == 0:
+                turn.marks.setdefault("first_sentence", clock.now())
+            bus.publish(AgentSentence(clock.now(), turn.number, index, sentence))
+
+        def on_first_token() -> None:
+            turn.marks.setdefault("llm_first_token", clock.now())
+
+        def on_first_audio() -> None:
+            turn.marks.setdefault("tts_first_audio", clock.now())
+
+        await speak_answer(
+            deltas,
+            tts or self.services.tts,
+            self.playout,
+            self.output_rate,
+            on_sentence=on_sentence,
+            on_first_token=on_first_token,
+            on_first_audio=on_first_audio,
+            timings=turn.speak,
+        )
+
+
+async def _single(text: str) -> AsyncIterator[str]:
+    yield text
+
+
+async def sleep_until(clock: Clock, t: float) -> None:
+    """Wait for session time `t`, polled: the clock may be media time (file transport)."""
+    while clock.now() < t:
+        await asyncio.sleep(0.01)

@@ -1,0 +1,290 @@
+"""The session host: one per process. It owns the shared providers, opens sessions for any transport,
+keeps the registry of live sessions and drives all of them from one tick per 20 ms frame period.
+
+Transports only move audio: they `feed` microphone frames into a session's inbox and take the
+agent's frames from its outbox. Each tick, for every session, the host runs the first half of the
+frame path (front end, stage hooks), scores every session's pending VAD chunk in **one batched model
+call** (per-session recurrent state), runs the second half (turn logic), then pulls one frame of the
+agent's voice. The tick is a plain synchronous loop over sessions: no task or queue per session per
+frame (DESIGN, principles 1 and 2).
+
+`run` ticks on the wall clock and measures how late each tick starts; tests, the file transport and
+benchmarks call `tick` themselves on a virtual clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from vagus.agent.services import Services
+from vagus.agent.session import Heard, VoiceSession
+from vagus.config import AgentConfig
+from vagus.core.clock import Clock
+from vagus.senses.silero import SileroModel, SileroState
+
+log = logging.getLogger("vagus.host")
+
+FRAME_S = 0.02
+INBOX_FRAMES = 25
+"""Microphone frames a session may have waiting (0.5 s): beyond that the host is not keeping up,
+and the oldest are dropped (counted) rather than growing a backlog that makes every answer late."""
+OUTBOX_FRAMES = 3
+"""The agent's frames waiting for the transport: few, so that a barge-in is heard within a frame."""
+STATS_TICKS = 3000
+"""Tick statistics cover the last minute."""
+
+
+class HostFull(RuntimeError):
+    """No session can be opened now (at the limit, or draining); the message says which."""
+
+
+class HostedSession:
+    """A session's place on the host: its inbox, outbox and cost."""
+
+    def __init__(self, session: VoiceSession, frame_s: float) -> None:
+        self.session = session
+        self.inbox: deque[tuple[np.ndarray, float | None]] = deque()
+        self.outbox: deque[np.ndarray] = deque()
+        self.dropped_in = 0
+        self.dropped_out = 0
+        self._frame_s = frame_s
+        self._ticks = 0
+        self._out_pos = 0
+        self._ready = asyncio.Event()
+        self.cpu_s = 0.0
+        """Seconds of CPU spent on this session in ticks (its share of batched calls included)."""
+
+    @property
+    def id(self) -> str:
+        return self.session.id
+
+    def feed(self, pcm: np.ndarray, t: float | None = None) -> None:
+        """One microphone frame (16 kHz mono float32) starting at session time `t`."""
+        if len(self.inbox) >= INBOX_FRAMES:
+            self.inbox.popleft()
+            self.dropped_in += 1
+        self.inbox.append((pcm, t))
+
+    def take_output(self) -> np.ndarray | None:
+        """The oldest frame of the agent's voice not yet taken, or None."""
+        if not self.outbox:
+            self._ready.clear()
+            return None
+        return self.outbox.popleft()
+
+    async def next_output(self) -> np.ndarray:
+        """Wait for the next frame of the agent's voice (one per tick)."""
+        while True:
+            frame = self.take_output()
+            if frame is not None:
+                return frame
+            await self._ready.wait()
+
+    def _pull(self) -> None:
+        self._ticks += 1
+        rate = self.session.output_rate
+        target = round(self._ticks * self._frame_s * rate)
+        frame = self.session.pull_audio(target - self._out_pos).copy()
+        self._out_pos = target
+        if len(self.outbox) >= OUTBOX_FRAMES:
+            self.outbox.popleft()
+            self.dropped_out += 1
+        self.outbox.append(frame)
+        self._ready.set()
+
+
+class SessionHost:
+    def __init__(
+        self, services: Services, config: AgentConfig, max_sessions: int = 50, frame_s: float = FRAME_S
+    ) -> None:
+        self.services = services
+        self.config = config
+        self.max_sessions = max_sessions
+        self.frame_s = frame_s
+        self.sessions: dict[str, HostedSession] = {}
+        self.draining = False
+        self.ticks = 0
+        self.lateness_ms: deque[float] = deque(maxlen=STATS_TICKS)
+        self.tick_ms: deque[float] = deque(maxlen=STATS_TICKS)
+        self.batch_sizes: deque[int] = deque(maxlen=STATS_TICKS)
+        self._runner: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[Any]] = set()
+        self._cpu_start = (time.process_time(), time.perf_counter())
+
+    # ---- the registry -------------------------------------------------------------------------------
+
+    def open(
+        self,
+        output_rate: int,
+        config: AgentConfig | None = None,
+        clock: Clock | None = None,
+        session_id: str | None = None,
+    ) -> HostedSession:
+        """A new session on the shared providers; `config` overrides the host's (per-session options)."""
+        if self.draining:
+            raise HostFull("server is draining: no new sessions")
+        if len(self.sessions) >= self.max_sessions:
+            raise HostFull(f"server is at its limit of {self.max_sessions} sessions")
+        session = VoiceSession(self.services, config or self.config, output_rate, clock=clock, session_id=session_id)
+        hosted = HostedSession(session, self.frame_s)
+        self.sessions[session.id] = hosted
+        return hosted
+
+    async def close_session(self, session_id: str, reason: str) -> None:
+        hosted = self.sessions.pop(session_id, None)
+        if hosted is not None:
+            hosted._ready.set()
+            await hosted.session.close(reason)
+
+    def close_later(self, session_id: str, reason: str) -> None:
+        """Close a session from inside one of its own callbacks or tasks, without cancelling the caller."""
+        task = asyncio.get_running_loop().create_task(self.close_session(session_id, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    def __iter__(self) -> Iterator[HostedSession]:
+        return iter(list(self.sessions.values()))
+
+    # ---- the tick -----------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """One frame period for every session: inboxes through the frame path, the VAD batched across
+        sessions, then one frame of each agent's voice into its outbox."""
+        start = time.perf_counter()
+        hosted = [h for h in self.sessions.values() if not h.session.closed]
+        rounds = max((len(h.inbox) for h in hosted), default=0)
+        for _ in range(rounds):  # a late transport may have queued several frames: one round each
+            self._frame_round([h for h in hosted if h.inbox])
+        for h in hosted:
+            began = time.perf_counter()
+            h._pull()
+            h.cpu_s += time.perf_counter() - began
+        self.ticks += 1
+        self.tick_ms.append((time.perf_counter() - start) * 1000)
+
+    def _frame_round(self, hosted: list[HostedSession]) -> None:
+        heard: list[tuple[HostedSession, Heard]] = []
+        for h in hosted:
+            pcm, t = h.inbox.popleft()
+            began = time.perf_counter()
+            frame = h.session.hear(pcm, t)
+            h.cpu_s += time.perf_counter() - began
+            if frame is not None:
+                heard.append((h, frame))
+        probabilities = self._score(heard)
+        for (h, frame), probs in zip(heard, probabilities, strict=True):
+            began = time.perf_counter()
+            h.session.decide(frame, probs)
+            h.cpu_s += time.perf_counter() - began
+
+    def _score(self, heard: list[tuple[HostedSession, Heard]]) -> list[list[float]]:
+        """Every pending chunk of every session, in as few model calls as there are chunks per frame
+        (one, at 20 ms frames and 32 ms chunks), grouped by model."""
+        out: list[list[float]] = [[] for _ in heard]
+        depth = max((len(f.chunks) for _, f in heard), default=0)
+        for k in range(depth):
+            groups: dict[int, tuple[SileroModel, list[int]]] = {}
+            for i, (h, f) in enumerate(heard):
+                if len(f.chunks) > k:
+                    model = h.session.vad.model
+                    groups.setdefault(id(model), (model, []))[1].append(i)
+            for model, members in groups.values():
+                began = time.perf_counter()
+                probs = self._infer(model, [heard[i][1].chunks[k][0] for i in members], [heard[i][0] for i in members])
+                share = (time.perf_counter() - began) / len(members)
+                self.batch_sizes.append(len(members))
+                for i, p in zip(members, probs, strict=True):
+                    out[i].append(float(p))
+                    heard[i][0].cpu_s += share
+        return out
+
+    @staticmethod
+    def _infer(model: SileroModel, chunks: list[np.ndarray], hosted: list[HostedSession]) -> np.ndarray:
+        states: list[SileroState] = [h.session.vad.state for h in hosted]
+        if len(chunks) == 1:
+            return np.array([model.infer(chunks[0], states[0])], dtype=np.float32)
+        return model.infer_batch(np.stack(chunks), states)
+
+    # ---- real time ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Tick on the wall clock in the background (a server); idempotent."""
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self.run(), name="vagus-host-tick")
+
+    async def run(self) -> None:
+        period = self.frame_s
+        next_at = time.perf_counter()
+        while True:
+            now = time.perf_counter()
+            if next_at > now:
+                await asyncio.sleep(next_at - now)
+                now = time.perf_counter()
+            self.lateness_ms.append((now - next_at) * 1000)
+            try:
+                self.tick()
+            except Exception:  # one bad tick must not stop every session
+                log.exception("host tick failed")
+            next_at += period
+            if time.perf_counter() - next_at > 5 * period:
+                next_at = time.perf_counter()  # far behind: do not burst to catch up
+
+    # ---- health, load, drain ------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """What a load balancer or a scale-out router reads: sessions, tick lateness, CPU."""
+        cpu_now, wall_now = time.process_time(), time.perf_counter()
+        cpu0, wall0 = self._cpu_start
+        self._cpu_start = (cpu_now, wall_now)
+        wall = max(wall_now - wall0, 1e-9)
+        seconds = len(self.tick_ms) * self.frame_s
+        per_session = [h.cpu_s for h in self.sessions.values()]
+        return {
+            "sessions": len(self.sessions),
+            "max_sessions": self.max_sessions,
+            "draining": self.draining,
+            "ticks": self.ticks,
+            "tick_lateness_ms": {"p50": _percentile(self.lateness_ms, 50), "p99": _percentile(self.lateness_ms, 99)},
+            "tick_ms": {"p50": _percentile(self.tick_ms, 50), "p99": _percentile(self.tick_ms, 99)},
+            "vad_batch_mean": round(float(np.mean(self.batch_sizes)), 2) if self.batch_sizes else 0.0,
+            "process_cpu_percent": round((cpu_now - cpu0) / wall * 100, 1),
+            "cpu_percent_per_session": round(sum(self.tick_ms) / 1000 / seconds / max(len(per_session), 1) * 100, 2)
+            if seconds
+            else 0.0,
+            "dropped_input_frames": sum(h.dropped_in for h in self.sessions.values()),
+        }
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Admit no new session; wait up to `timeout_s` for live ones to end. True when all ended."""
+        self.draining = True
+        deadline = time.monotonic() + timeout_s
+        while self.sessions and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        return not self.sessions
+
+    async def close(self, reason: str = "server shutdown") -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+        await asyncio.gather(*(self.close_session(sid, reason) for sid in list(self.sessions)))
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+def _percentile(values: deque[float], q: float) -> float:
+    if not values:
+        return 0.0
+    result = float(np.percentile(np.fromiter(values, dtype=np.float64), q))
+    return round(result, 3) if math.isfinite(result) else 0.0
