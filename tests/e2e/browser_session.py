@@ -29,10 +29,10 @@ async def main(mic_wav: str, query: str, timeout_s: float, mode: str = "full") -
     from aiohttp import web
     from playwright.async_api import async_playwright
 
+    from vagus.agent.host import SessionHost
     from vagus.agent.services import build_services
     from vagus.config import load_config
     from vagus.server.app import create_app
-    from vagus.agent.host import SessionHost
     from vagus.transports.webrtc import WebRTCGateway, allow_loopback_candidates
 
     allow_loopback_candidates(["127.0.0.1"])

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import load_fixture
-from vagus.senses.silero import CHUNK, SileroState
 from vagus.config import VadConfig as VadSettings
+from vagus.senses.silero import CHUNK, SileroState
 from vagus.senses.vad import CHUNK_SECONDS, VoiceActivityDetector
 
 
@@ -18,7 +18,9 @@ def drive(vad, probabilities):
 
 
 def test_hysteresis_needs_min_speech_and_min_silence(silero):
-    vad = VoiceActivityDetector(silero, VadSettings(start_threshold=0.5, stop_threshold=0.35, min_speech_ms=64, min_silence_ms=160))
+    vad = VoiceActivityDetector(
+        silero, VadSettings(start_threshold=0.5, stop_threshold=0.35, min_speech_ms=64, min_silence_ms=160)
+    )
     probs = [0.1, 0.9, 0.1, 0.9, 0.9, 0.9, 0.4, 0.2, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
     transitions = drive(vad, probs)
     # one chunk of speech (32 ms) is not enough; two in a row (64 ms) start speech at chunk 3
@@ -32,7 +34,9 @@ def test_hysteresis_needs_min_speech_and_min_silence(silero):
 
 
 def test_silent_since_is_the_start_the_stop_will_carry(silero):
-    vad = VoiceActivityDetector(silero, VadSettings(start_threshold=0.5, stop_threshold=0.35, min_speech_ms=64, min_silence_ms=160))
+    vad = VoiceActivityDetector(
+        silero, VadSettings(start_threshold=0.5, stop_threshold=0.35, min_speech_ms=64, min_silence_ms=160)
+    )
     seen = []
     for i, p in enumerate([0.9, 0.9, 0.9, 0.2, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1]):
         tr = vad.feed_probability(p, i * CHUNK_SECONDS)

@@ -35,7 +35,7 @@ RETRY_BUDGET_S = 4.0
 """A failed provider call is retried only while the turn was decided less than this long ago: later,
 an apology serves the user better than more waiting."""
 APOLOGIES: dict[str, str] = {
-    "stt": "Sorry, I couldn't make out what you said: my speech recognition isn't reachable right now.",
+    "stt": "Sorry, I couldn't hear you properly. My speech recognition isn't reachable right now.",
     "llm": "Sorry, I can't reach my language model right now.",
     "tts": "Sorry, my voice isn't working right now.",
 }
@@ -212,6 +212,11 @@ async def _single(text: str) -> AsyncIterator[str]:
 
 
 async def sleep_until(clock: Clock, t: float) -> None:
-    """Wait for session time `t`, polled: the clock may be media time (file transport)."""
+    """Wait for session time `t`: on the clock itself where it can be waited on (a virtual clock),
+    else polled (the clock may be media time, as in the file transport)."""
+    wait = getattr(clock, "sleep_until", None)
+    if wait is not None:
+        await wait(t)
+        return
     while clock.now() < t:
         await asyncio.sleep(0.01)

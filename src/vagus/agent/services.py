@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vagus.config import AgentConfig
+from vagus.config import AgentConfig, PiperTtsConfig
+from vagus.registry import build_provider
 from vagus.senses.silero import SileroModel
 from vagus.services.llm.base import LLM
 from vagus.services.stt.base import STT
@@ -38,38 +39,27 @@ class Services:
 
 
 def build_stt(config: AgentConfig) -> STT:
-    c = config.stt
-    if c.provider == "openai":
-        from vagus.services.stt.openai_compat import OpenAICompatibleSTT
-
-        return OpenAICompatibleSTT(c.base_url or "", c.model, c.api_key, c.language)
-    from vagus.services.stt.whisper_local import WhisperSTT
-
-    return WhisperSTT(c.model_path, c.language, c.threads)
+    return build_provider("stt", config.stt, config)  # type: ignore[no-any-return]
 
 
 def build_llm(config: AgentConfig) -> LLM:
-    c = config.llm
-    if c.provider == "openai":
-        from vagus.services.llm.openai_compat import OpenAICompatibleLLM
-
-        return OpenAICompatibleLLM(
-            c.base_url or "", c.model, c.api_key, c.temperature, c.max_tokens, read_timeout_s=c.timeout_s
-        )
-    from vagus.services.llm.offline import OfflineBrain
-
-    return OfflineBrain(agent_name=config.name)
+    return build_provider("llm", config.llm, config)  # type: ignore[no-any-return]
 
 
 def build_tts(config: AgentConfig) -> TTS:
-    c = config.tts
-    if c.provider == "openai":
-        from vagus.services.tts.openai_compat import OpenAICompatibleTTS
+    return build_provider("tts", config.tts, config)  # type: ignore[no-any-return]
 
-        return OpenAICompatibleTTS(c.base_url or "", c.model, c.voice, c.api_key)
-    from vagus.services.tts.piper_local import PiperTTS
 
-    return PiperTTS(c.model_path, c.length_scale)
+def build_fallback_tts(config: AgentConfig) -> TTS | None:
+    """The local Piper voice, when the configured voice is another one and Piper is installed: it says
+    so when that voice fails, instead of leaving the user in silence."""
+    if config.tts.provider == "piper":
+        return None
+    try:
+        return build_provider("tts", PiperTtsConfig(), config)  # type: ignore[no-any-return]
+    except Exception as exc:  # not installed (the `local` extra) or no voice: no fallback
+        log.info("no fallback voice: %s", exc)
+        return None
 
 
 def build_services(config: AgentConfig, warmup: bool = True) -> Services:
@@ -88,6 +78,7 @@ def build_services(config: AgentConfig, warmup: bool = True) -> Services:
     stt = timed("stt", lambda: build_stt(config))
     llm = timed("llm", lambda: build_llm(config))
     tts = timed("tts", lambda: build_tts(config))
+    fallback_tts = timed("fallback_tts", lambda: build_fallback_tts(config))
     eot = config.turns.end_of_turn
     end_of_turn = None
     if eot.model == "smart_turn":
@@ -95,4 +86,6 @@ def build_services(config: AgentConfig, warmup: bool = True) -> Services:
 
         end_of_turn = timed("end_of_turn", lambda: SmartTurnModel(eot.model_path))
     log.info("providers loaded: %s", timings)
-    return Services(vad=vad, stt=stt, llm=llm, tts=tts, end_of_turn=end_of_turn, load_ms=timings)
+    return Services(
+        vad=vad, stt=stt, llm=llm, tts=tts, end_of_turn=end_of_turn, fallback_tts=fallback_tts, load_ms=timings
+    )

@@ -7,6 +7,7 @@ file transport can run faster than real time while keeping its timeline honest.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Protocol
 
@@ -50,3 +51,44 @@ class ManualClock:
         if t < self._t:
             raise ValueError("a clock cannot run backwards")
         self._t = t
+
+
+class VirtualClock(ManualClock):
+    """A manual clock that coroutines can wait on: `sleep_until` resolves when the clock is moved to
+    or past its time. Fake providers with scripted delays wait on it, so a whole session runs on
+    virtual time, decided to the millisecond however busy the machine is."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self, t: float = 0.0) -> None:
+        super().__init__(t)
+        self._waiters: list[tuple[float, asyncio.Future[None]]] = []
+
+    async def sleep_until(self, t: float) -> None:
+        if t <= self._t:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((t, future))
+        await future
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self._t + seconds)
+
+    def advance(self, dt: float) -> float:
+        t = super().advance(dt)
+        self._wake()
+        return t
+
+    def set(self, t: float) -> None:
+        super().set(t)
+        self._wake()
+
+    def _wake(self) -> None:
+        due = [(t, f) for t, f in self._waiters if t <= self._t]
+        if not due:
+            return
+        self._waiters = [(t, f) for t, f in self._waiters if t > self._t]
+        for _, future in sorted(due, key=lambda item: item[0]):
+            if not future.done():
+                future.set_result(None)

@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
+from vagus.config import AgentConfig, OfflineLlmConfig
 from vagus.services.llm.base import Message
 
 _NUMBER_WORDS = {
@@ -174,3 +175,7 @@ def _name_in(text: str) -> str | None:
     if not match or match.group(1) in {"not", "a", "an", "the"}:
         return None
     return match.group(1).capitalize()
+
+
+def from_config(section: OfflineLlmConfig, agent: AgentConfig) -> OfflineBrain:
+    return OfflineBrain(agent_name=agent.name)

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from vagus.config import OpenAILlmConfig
 from vagus.services.errors import ProviderError
 from vagus.services.http import HttpProvider
 from vagus.services.llm.base import Message
@@ -76,3 +77,10 @@ async def _read_sse_deltas(response: aiohttp.ClientResponse, provider: str) -> A
                 content = (choice.get("delta") or {}).get("content")
                 if content:
                     yield content
+
+
+def from_config(section: OpenAILlmConfig, agent: object) -> OpenAICompatibleLLM:
+    s = section
+    return OpenAICompatibleLLM(
+        s.base_url or "", s.model, s.api_key, s.temperature, s.max_tokens, read_timeout_s=s.timeout_s
+    )

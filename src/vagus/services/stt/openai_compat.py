@@ -11,6 +11,7 @@ import soundfile as sf
 
 from vagus.audio.pcm import float_to_int16
 from vagus.audio.resample import resample
+from vagus.config import OpenAISttConfig
 from vagus.services.errors import ProviderError
 from vagus.services.http import HttpProvider
 from vagus.services.stt.base import Transcript
@@ -45,3 +46,7 @@ class OpenAICompatibleSTT(HttpProvider):
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             raise ProviderError(self.name, "server", f"transcription answer has no 'text': {str(body)[:200]}")
         return Transcript(text=body["text"].strip(), language=body.get("language"))
+
+
+def from_config(section: OpenAISttConfig, agent: object) -> OpenAICompatibleSTT:
+    return OpenAICompatibleSTT(section.base_url or "", section.model, section.api_key, section.language)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vagus.audio.resample import resample
+from vagus.config import WhisperSttConfig
 from vagus.packaged import find_packaged_model
 from vagus.services.errors import ProviderError
 from vagus.services.executor import ModelWorker
@@ -122,3 +123,7 @@ class WhisperSTT:
 
     def warmup(self) -> None:
         self._run(np.zeros(WHISPER_RATE // 2, dtype=np.float32))
+
+
+def from_config(section: WhisperSttConfig, agent: object) -> WhisperSTT:
+    return WhisperSTT(section.model_path, section.language, section.threads)

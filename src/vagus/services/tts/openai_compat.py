@@ -14,6 +14,7 @@ import soundfile as sf
 
 from vagus.audio.pcm import int16_to_float, to_mono
 from vagus.audio.resample import resample
+from vagus.config import OpenAITtsConfig
 from vagus.services.http import HttpProvider
 
 PCM_RATE = 24000
@@ -58,3 +59,7 @@ class OpenAICompatibleTTS(HttpProvider):
                 usable = len(head) - (len(head) % 2)
                 if usable:
                     yield int16_to_float(np.frombuffer(head[:usable], dtype="<i2"))
+
+
+def from_config(section: OpenAITtsConfig, agent: object) -> OpenAICompatibleTTS:
+    return OpenAICompatibleTTS(section.base_url or "", section.model, section.voice, section.api_key)

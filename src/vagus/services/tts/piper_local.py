@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vagus.config import PiperTtsConfig
 from vagus.packaged import find_packaged_model
 from vagus.services.errors import ProviderError
 from vagus.services.executor import ModelWorker
@@ -53,3 +54,7 @@ class PiperTTS:
 
     def warmup(self) -> None:
         self._synthesise("Hello.")
+
+
+def from_config(section: PiperTtsConfig, agent: object) -> PiperTTS:
+    return PiperTTS(section.model_path, section.length_scale)
