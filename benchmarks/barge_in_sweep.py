@@ -64,17 +64,14 @@ async def synthesise(services: Services, text: str) -> list[tuple[str, np.ndarra
 
 
 def scripted_answer(session: VoiceSession, sentences: list[tuple[str, np.ndarray]]):
-    async def respond(turn, audio, words=None) -> None:  # replaces STT → LLM → TTS
-        try:
-            session.playout.begin(turn.number)
-            for text, pcm in sentences:
-                index = session.playout.add_sentence(text)
-                session.playout.enqueue(index, pcm)
-                session.playout.sentence_done(index)
-            session.playout.close()
-        finally:
-            if session._response is asyncio.current_task():
-                session._response = None
+    async def respond(turn, audio, words, committed) -> None:  # replaces STT → LLM → TTS
+        committed()
+        session.playout.begin(turn.number)
+        for text, pcm in sentences:
+            index = session.playout.add_sentence(text)
+            session.playout.enqueue(index, pcm)
+            session.playout.sentence_done(index)
+        session.playout.close()
 
     return respond
 
@@ -94,7 +91,7 @@ async def one_run(
     missed) and the timeline."""
     clock = ManualClock()
     session = VoiceSession(services, config, output_rate=R, clock=clock)
-    session._respond = scripted_answer(session, sentences)  # type: ignore[method-assign]
+    session.answers.respond = scripted_answer(session, sentences)  # type: ignore[method-assign]
     events: list[dict] = []
     session.bus.subscribe(lambda e: events.append(e.to_dict()) if isinstance(e, Event) else None)
     path = EchoPath(R, *echo)

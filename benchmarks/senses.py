@@ -20,12 +20,13 @@ import numpy as np
 from vagus.audio.resample import resample
 from vagus.audio.room import EchoPath
 from vagus.audio.wav import read_audio
+from vagus.config import VadConfig
 from vagus.senses.apm import BLOCK
 from vagus.senses.denoise import make_denoiser
 from vagus.senses.echo import make_echo_engine
 from vagus.senses.front_end import build_front_end
 from vagus.senses.silero import CHUNK, SileroModel, SileroState
-from vagus.senses.vad import VadSettings, VoiceActivityDetector
+from vagus.senses.vad import VoiceActivityDetector
 from vagus.services.tts.piper_local import PiperTTS
 
 R = 16000
@@ -84,7 +85,7 @@ def run_blocks(fn, mic: np.ndarray, ref: np.ndarray | None = None) -> tuple[np.n
 def vad_stats(model: SileroModel, x: np.ndarray) -> tuple[float, float]:
     """(fraction of 32 ms chunks at p >= 0.5, speech starts per minute) with the default VAD settings."""
     state = SileroState()
-    vad = VoiceActivityDetector(model, VadSettings())
+    vad = VoiceActivityDetector(model, VadConfig())
     probs, starts = [], 0
     for i in range(0, len(x) - CHUNK + 1, CHUNK):
         p = model.infer(x[i : i + CHUNK], state)

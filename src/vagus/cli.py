@@ -11,13 +11,18 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vagus import __version__
-from vagus.audio.wav import AudioFileError
+from vagus.audio.wav import AudioFileError, check_output_path
 from vagus.config import AgentConfig, ConfigError, load_config
 from vagus.logs import setup_logging
 from vagus.packaged import ModelNotFoundError
 from vagus.services.errors import ProviderError
+
+if TYPE_CHECKING:
+    from vagus.agent.services import Services
+    from vagus.transports.file import ConversationResult
 
 log = logging.getLogger("vagus.cli")
 
@@ -48,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
     talk = sub.add_parser("talk", help="run one conversation from a recorded user track")
     talk.add_argument("input", type=Path, help="the user's audio (WAV/FLAC/OGG, any rate, mono or stereo)")
-    talk.add_argument("output", type=Path, help="where to write the agent's track (WAV, aligned to the input)")
+    talk.add_argument(
+        "output", type=Path, help="where to write the agent's track, aligned to the input (.wav .flac .ogg .opus .mp3)"
+    )
     talk.add_argument("--transcript", type=Path, help="write the JSON timeline of turns and latencies here")
     talk.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
     return parser
@@ -135,12 +142,19 @@ async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argpars
 
 def _talk(args: argparse.Namespace) -> int:
     from vagus.agent.services import build_services
-    from vagus.transports.file import load_user_track, talk_file
+    from vagus.transports.file import load_user_track
 
     config = load_config(args.config)
-    load_user_track(args.input)  # fail on bad input before spending seconds on loading models
+    # fail on bad input or an output that cannot be written before spending seconds on loading models
+    check_output_path(args.output, args.input)
+    if args.transcript is not None:
+        if args.transcript.is_dir():
+            raise AudioFileError(f"{args.transcript}: is a folder; give a file name such as timeline.json")
+        if args.transcript.resolve() in (args.input.resolve(), args.output.resolve()):
+            raise AudioFileError(f"{args.transcript}: the timeline would overwrite an audio file")
+    load_user_track(args.input)
     services = build_services(config)
-    result = asyncio.run(talk_file(args.input, args.output, services, config, args.transcript))
+    result = asyncio.run(_talk_and_close(services, config, args))
     for turn in result.turns:
         latency = turn.get("latency", {}).get("response_ms")
         line = {"turn": turn["turn"], "user": turn.get("user_text", ""), "agent": turn.get("heard_text", "")}
@@ -148,9 +162,26 @@ def _talk(args: argparse.Namespace) -> int:
             line["response_ms"] = latency
         if turn.get("interrupted"):
             line["interrupted"] = True
+        if turn["turn"] in result.failures:
+            line["failed"] = result.failures[turn["turn"]]
         print(json.dumps(line, ensure_ascii=False))
     print(f"wrote {args.output} ({len(result.turns)} turns)", file=sys.stderr)
+    if result.turns and len(result.failures) == len(result.turns):
+        first = result.failures[min(result.failures)]
+        print(f"vagus: error: every turn failed ({first})", file=sys.stderr)
+        return 1
     return 0
+
+
+async def _talk_and_close(services: Services, config: AgentConfig, args: argparse.Namespace) -> ConversationResult:
+    """The conversation, then the providers' connections closed on the same loop (no unclosed
+    client sessions)."""
+    from vagus.transports.file import talk_file
+
+    try:
+        return await talk_file(args.input, args.output, services, config, args.transcript)
+    finally:
+        await services.close()
 
 
 def main(argv: list[str] | None = None) -> int:

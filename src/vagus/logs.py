@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -29,12 +30,47 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+_WORDS = {
+    "transcript_final": lambda e: f"user: {e['text']}",
+    "agent_sentence": lambda e: f"agent: {e['text']}",
+    "interruption": lambda e: (
+        f"heard: {e['heard_text']!r}" + (f", user: {e['user_text']}" if e.get("user_text") else "")
+    ),
+    "agent_resumed": lambda e: f"{e['reason']}: {e['user_text']}" if e.get("user_text") else e["reason"],
+    "turn_held": lambda e: f"waiting for more after: {e['text']}",
+    "agent_cue": lambda e: f"{e['kind']}: {e['text']}",
+    "turn_latency": lambda e: f"{e['response_ms']:.0f} ms from end of speech to first audio",
+    "error": lambda e: f"{e['stage']} {e['kind']}: {e['message']}",
+    "turn_skipped": lambda e: e["reason"],
+}
+
+
+class PlainFormatter(logging.Formatter):
+    """For a person at a terminal: one line per record, session events with their words."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        event = getattr(record, "event", None)
+        if isinstance(event, dict):
+            words = _WORDS.get(str(event.get("type")))
+            turn = f" turn {event['turn']}" if event.get("turn") is not None else ""
+            if words is not None:
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    line += f"{turn} — {words(event)}"
+            elif turn:
+                line += turn
+        return line
+
+
 def setup_logging(level: str = "info", json_lines: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(PlainFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 
 import numpy as np
 import pytest
@@ -71,3 +75,82 @@ def test_a_missing_or_broken_end_of_turn_model_is_reported(tmp_path, fixtures_di
     cfg.write_text(f"turns:\n  end_of_turn:\n    model_path: {model}\n")
     proc = vagus("talk", str(fixtures_dir / "hello.wav"), str(tmp_path / "o.wav"), "--config", str(cfg))
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (".", "is a folder"),
+        ("out.xyz", "cannot write .xyz"),
+        ("in.wav", "is the input recording"),
+    ],
+)
+def test_talk_refuses_an_output_it_cannot_write_before_any_work(tmp_path, fixtures_dir, output, message):
+    src = tmp_path / "in.wav"
+    src.write_bytes((fixtures_dir / "hello.wav").read_bytes())
+    before = src.read_bytes()
+    proc = vagus("talk", str(src), str(tmp_path / output))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert "loading" not in proc.stderr and src.read_bytes() == before
+
+
+def test_talk_writes_the_format_its_suffix_names(tmp_path, fixtures_dir):
+    proc = vagus("talk", str(fixtures_dir / "hello.wav"), str(tmp_path / "out.flac"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sf.info(tmp_path / "out.flac").format == "FLAC"
+
+
+def test_talk_fails_with_the_reason_when_every_turn_failed(tmp_path, fixtures_dir):
+    env = {**os.environ, "VAGUS_LLM_BASE_URL": "http://127.0.0.1:9/v1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "vagus", "talk", str(fixtures_dir / "hello.wav"), str(tmp_path / "o.wav")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert "every turn failed (llm connection" in proc.stderr
+    assert "Unclosed" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_on_a_port_in_use_fails_at_once_in_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = vagus("serve", "--port", str(port))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("vagus: error: cannot listen on 127.0.0.1")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "loading" not in proc.stderr
+
+
+def test_serve_answers_health_and_status_and_drains_on_sigterm():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vagus", "serve", "--port", str(port), "--drain-s", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "listening" in (proc.stdout.readline() if proc.stdout else "")
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+            assert json.loads(response.read()) == {"status": "ok"}
+        with urllib.request.urlopen(base + "/status", timeout=10) as response:
+            status = json.loads(response.read())
+        assert status["sessions"] == 0 and status["ticks"] > 0
+        assert {"p50", "p99"} <= set(status["tick_lateness_ms"]) and "cpu_percent_per_session" in status
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

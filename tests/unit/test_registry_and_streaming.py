@@ -100,3 +100,20 @@ async def test_batched_silero_through_the_host_matches_each_session_alone(silero
         alone = [silero.infer(chunk, alone_states[0]), silero.infer(other, alone_states[1])]
         batched = silero.infer_batch(np.stack([chunk, other]), batch_states)
         assert np.allclose(alone, batched, atol=1e-4)
+
+
+def test_missing_model_packages_are_named_in_one_line_with_the_command(monkeypatch):
+    import importlib.util
+
+    from vagus.agent.preflight import check_installed
+    from vagus.packaged import ModelNotFoundError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in ("silero_vad", "piper") else real(name, *a)
+    )
+    with pytest.raises(ModelNotFoundError) as info:
+        check_installed(load_config(None, env={}))
+    message = str(info.value)
+    assert "\n" not in message and "silero_vad, piper" in message
+    assert "pip install 'vagus[local]'" in message and "--no-deps 'silero-vad==6.2.3'" in message

@@ -48,8 +48,11 @@ class ErrorReporter:
     def __init__(self, bus: EventBus, clock: Clock) -> None:
         self._bus, self._clock = bus, clock
         self._down: set[tuple[str, str]] = set()
+        self.failures: dict[int, str] = {}
+        """Turn number → what failed in it (every failed turn, reported or not)."""
 
-    def failed(self, stage: Stage, exc: ProviderError) -> None:
+    def failed(self, stage: Stage, exc: ProviderError, turn: int) -> None:
+        self.failures[turn] = f"{stage} {exc.kind}: {exc.message}"
         key = (stage, exc.kind)
         if key in self._down:
             log.debug("%s still failing: %s", stage, exc)
@@ -120,7 +123,7 @@ class AnswerPipeline:
                 if attempt == 0 and self._may_retry(turn, exc):
                     log.info("turn %d: retrying stt after %s", turn.number, exc.kind)
                     continue
-                self.errors.failed("stt", exc)
+                self.errors.failed("stt", exc, turn.number)
                 return None
             turn.stages_ms["stt"] = turn.stages_ms.get("stt", 0.0) + (time.perf_counter() - start) * 1000
             self.errors.worked("stt")
@@ -144,7 +147,7 @@ class AnswerPipeline:
                 if attempt == 0 and not turn.speak.sentences and self._may_retry(turn, exc):
                     log.info("turn %d: retrying %s after %s", turn.number, stage, exc.kind)
                     continue
-                self.errors.failed(stage, exc)
+                self.errors.failed(stage, exc, turn.number)
                 if stage == "tts" or not turn.speak.sentences:
                     await self._apologise(turn, stage)
                 return

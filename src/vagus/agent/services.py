@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vagus.agent.preflight import check_installed
 from vagus.config import AgentConfig, PiperTtsConfig
 from vagus.registry import build_provider
 from vagus.senses.silero import SileroModel
@@ -64,6 +65,7 @@ def build_fallback_tts(config: AgentConfig) -> TTS | None:
 
 def build_services(config: AgentConfig, warmup: bool = True) -> Services:
     """Load every provider once. Warm-up runs each local model once so the first turn is not slow."""
+    check_installed(config)
     timings: dict[str, float] = {}
 
     def timed(name: str, build):  # type: ignore[no-untyped-def]

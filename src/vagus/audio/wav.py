@@ -35,6 +35,47 @@ def read_audio(path: str | Path, mono: bool = True) -> tuple[np.ndarray, int]:
     return (to_mono(samples) if mono else samples), int(rate)
 
 
+OUTPUT_FORMATS: dict[str, tuple[str, str | None]] = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".opus": ("OGG", "OPUS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+    ".aiff": ("AIFF", "PCM_16"),
+}
+"""What `write_audio` writes, by the output's suffix (libsndfile's formats)."""
+
+
+def check_output_path(path: str | Path, input_path: str | Path | None = None) -> Path:
+    """Refuse, before any work, an output that cannot be written: a folder, an unknown suffix, a missing
+    parent folder, or the input file itself."""
+    path = Path(path)
+    if path.is_dir():
+        raise AudioFileError(f"{path}: is a folder; give a file name such as {path / 'agent.wav'}")
+    if path.suffix.lower() not in OUTPUT_FORMATS:
+        known = ", ".join(OUTPUT_FORMATS)
+        raise AudioFileError(f"{path}: cannot write {path.suffix or 'files without a suffix'}; use one of {known}")
+    if input_path is not None and path.exists() and path.resolve() == Path(input_path).resolve():
+        raise AudioFileError(f"{path}: is the input recording; writing there would overwrite it")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise AudioFileError(f"{path}: {parent} is not a folder")
+    return path
+
+
+def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
+    """Write float32 samples in the format the suffix names (WAV, FLAC, OGG/Opus, MP3, AIFF)."""
+    path = check_output_path(path)
+    file_format, subtype = OUTPUT_FORMATS[path.suffix.lower()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    if subtype == "OPUS" and sample_rate not in (8000, 12000, 16000, 24000, 48000):
+        from vagus.audio.resample import resample
+
+        data, sample_rate = resample(data, sample_rate, 48000), 48000
+    sf.write(str(path), data, sample_rate, subtype=subtype, format=file_format)
+
+
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
     """Write float32 mono (or (n, ch)) samples as 16-bit PCM WAV."""
     path = Path(path)

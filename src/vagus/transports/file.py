@@ -27,7 +27,7 @@ from vagus.agent.services import Services
 from vagus.agent.session import INPUT_RATE, VoiceSession
 from vagus.audio.resample import StreamResampler, resample
 from vagus.audio.room import EchoPath
-from vagus.audio.wav import AudioFileError, read_audio, write_wav
+from vagus.audio.wav import AudioFileError, check_output_path, read_audio, write_audio
 from vagus.config import AgentConfig
 from vagus.core.clock import ManualClock
 from vagus.core.events import Event
@@ -44,6 +44,8 @@ class ConversationResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     turns: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
+    failures: dict[int, str] = field(default_factory=dict)
+    """Turn number → the provider failure that spoiled it."""
 
     def timeline(self) -> dict[str, Any]:
         return {
@@ -191,6 +193,7 @@ async def run_conversation(
         events=events,
         turns=summarise_turns(events),
         wall_seconds=time.perf_counter() - wall_start,
+        failures=dict(session.answers.errors.failures),
     )
 
 
@@ -211,9 +214,10 @@ async def talk_file(
     config: AgentConfig,
     transcript_path: str | Path | None = None,
 ) -> ConversationResult:
+    check_output_path(output_path, input_path)
     audio, rate = load_user_track(input_path)
     result = await run_conversation(audio, rate, services, config)
-    write_wav(output_path, result.output, rate)
+    write_audio(output_path, result.output, rate)
     if transcript_path is not None:
         Path(transcript_path).parent.mkdir(parents=True, exist_ok=True)
         Path(transcript_path).write_text(json.dumps(result.timeline(), indent=2), encoding="utf-8")
