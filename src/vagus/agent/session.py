@@ -12,7 +12,6 @@ the answer.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,15 +44,13 @@ from vagus.core.session import Session
 from vagus.logs import log_session_events
 from vagus.senses.front_end import build_front_end_from_config
 from vagus.senses.vad import VadTransition, VoiceActivityDetector
-from vagus.services.errors import ProviderError
 from vagus.turns.barge_in import BargeIn
 from vagus.turns.cues import Cues
 from vagus.turns.endpointing import SilenceEndpointer, TurnDecision
+from vagus.turns.judging import TurnJudge
 from vagus.turns.playout import Playout
 from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
-
-log = logging.getLogger("vagus.agent")
 
 INPUT_RATE = 16000
 SENSES_REPORT_S = 5.0
@@ -120,9 +117,17 @@ class VoiceSession(Session):
         self._response: asyncio.Task[None] | None = None
         self._carry: tuple[np.ndarray, float] | None = None
         self._pending_audio: tuple[np.ndarray, float] | None = None
-        self._known_words: tuple[float, str] | None = None
-        """(speech end, words) already transcribed (a confirmed interruption, a transcript taken to
-        judge the end of the turn): the turn ending there needs no second transcription."""
+        self.judge = TurnJudge(
+            services.end_of_turn,
+            services.stt,
+            self.endpointer,
+            self.recorder,
+            self.unfinished,
+            self.clock,
+            self.spawn,
+            self.check_turn_end,
+            lambda: self.barge_in.pause is not None,
+        )
         log_session_events(self.bus, self.id)
         self.bus.publish(SessionStarted(self.clock.now(), self.id))
 
@@ -181,9 +186,7 @@ class VoiceSession(Session):
             else:
                 self._speech_stopped(transition)
         self.barge_in.frame(end, self.vad.speaking)
-        due = self.endpointer.prediction_due(end, self.vad.silent_since)
-        if due is not None:
-            self.spawn(self._judge_end_of_turn(due, self.recorder.peek(8.0)), "end-of-turn")
+        self.judge.frame(end, self.vad.silent_since)
         if t >= self._next_report:
             self._report_senses(t)
         if not self.cues.prepared:
@@ -230,7 +233,7 @@ class VoiceSession(Session):
         self.recorder.take()
 
     def remember_words(self, speech_end: float, text: str) -> None:
-        self._known_words = (speech_end, text)
+        self.judge.known_words = (speech_end, text)
 
     def answer_text(self) -> str:
         return " ".join(self._current.speak.sentences) if self._current is not None else ""
@@ -290,10 +293,10 @@ class VoiceSession(Session):
         )
         self._pending_audio = (audio, speech_start)
         self._current = turn
-        known, self._known_words = self._known_words, None
         # words already transcribed are this turn's words when it is the same speech and nothing was carried
-        reuse = known is not None and known[0] == decision.speech_end and speech_start == decision.speech_start
-        words = known[1] if reuse and known is not None else None
+        words = self.judge.take_words(decision.speech_end)
+        if speech_start != decision.speech_start:
+            words = None
         self._response = self.spawn(self._respond(turn, audio, words), f"turn-{turn.number}")
         if self.cues.acknowledgement is not None:
             self.spawn(self._acknowledge_if_slow(turn), "acknowledgement")
@@ -307,35 +310,6 @@ class VoiceSession(Session):
         finally:
             if self._response is asyncio.current_task():
                 self._response = None
-
-    async def _judge_end_of_turn(self, speech_end: float, audio: np.ndarray) -> None:
-        model = self.services.end_of_turn
-        if model is None or len(audio) == 0:
-            return
-        try:
-            probability = await model.judge(audio)
-        except Exception:  # a broken model must not end the session: the long silence wait applies
-            log.exception("end-of-turn model failed")
-            return
-        self.endpointer.set_probability(speech_end, probability)
-        self.check_turn_end(self.clock.now())
-        if self.unfinished is not None and self.barge_in.pause is None and self.endpointer.text_due() is not None:
-            self.spawn(self._judge_words(speech_end, self.recorder.peek()), "end-of-turn-words")
-
-    async def _judge_words(self, speech_end: float, audio: np.ndarray) -> None:
-        """The model heard an unfinished utterance: a transcript that is a finished sentence ends the
-        turn sooner (`text_silence_ms`), and becomes the turn's transcript."""
-        try:
-            text = (await self.services.stt.transcribe(audio, INPUT_RATE)).text.strip()
-        except ProviderError:  # the long wait applies, and the turn is transcribed again
-            return
-        if self.endpointer.speech_start is None or self.unfinished is None:
-            return  # the turn already ended (the long wait ran out first)
-        self.unfinished.learn(text)
-        self._known_words = (speech_end, text)
-        if text and not self.unfinished.unfinished(text):
-            self.endpointer.set_text_finished(speech_end)
-            self.check_turn_end(self.clock.now())
 
     async def sleep_until(self, t: float) -> None:
         await sleep_until(self.clock, t)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,8 +123,8 @@ async def run_conversation(
     on_session: Callable[[VoiceSession], None] | None = None,
     echo_path: EchoPath | None = None,
 ) -> ConversationResult:
-    """`echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice."""
-    """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track."""
+    """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track.
+    `echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice."""
     if audio.ndim != 1:
         raise ValueError("run_conversation needs mono audio")
     pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
@@ -137,34 +137,17 @@ async def run_conversation(
     events: list[dict[str, Any]] = []
     session.bus.subscribe(lambda e: events.append(e.to_dict()) if isinstance(e, Event) else None)
 
-    in_frame = int(INPUT_RATE * FRAME_SECONDS)
-    total_frames = -(-len(pcm16k) // in_frame)
-    max_frames = total_frames + int(MAX_TAIL_SECONDS / FRAME_SECONDS)
+    frames = _InputFrames(pcm16k, session)
+    pacer = _Pacer(realtime_when_busy)
     out_blocks: list[np.ndarray] = []
-    silence = np.zeros(in_frame, dtype=np.float32)
-    anchor: float | None = None  # wall time that corresponds to media time 0 while pacing
     wall_start = time.perf_counter()
-    frame_index = 0
-    idle_tail = 0
     speaker = StreamResampler(sample_rate, INPUT_RATE)
     try:
-        while frame_index < max_frames:
-            t = frame_index * FRAME_SECONDS
+        for index, block in enumerate(frames):
+            t = index * FRAME_SECONDS
             clock.set(t)
-            if frame_index < total_frames:
-                block = pcm16k[frame_index * in_frame : (frame_index + 1) * in_frame]
-                if len(block) < in_frame:
-                    block = np.concatenate([block, silence[: in_frame - len(block)]])
-            else:
-                if not session.responding and not session.endpointer.in_turn:
-                    idle_tail += 1
-                    if idle_tail * FRAME_SECONDS >= 0.5:
-                        break
-                else:
-                    idle_tail = 0
-                block = silence
             if echo_path is not None:
-                block = block + echo_path.take(in_frame)
+                block = block + echo_path.take(len(block))
             hosted.feed(block, t)
             host.tick()  # the host keeps the agent track exactly aligned (a rounded length per frame)
             played = hosted.take_output()
@@ -172,17 +155,7 @@ async def run_conversation(
             out_blocks.append(played)
             if echo_path is not None:
                 echo_path.feed(played if sample_rate == INPUT_RATE else speaker.process(played))
-            frame_index += 1
-            if realtime_when_busy and session.busy:
-                now = time.perf_counter()
-                if anchor is None:
-                    anchor = now - t
-                delay = anchor + frame_index * FRAME_SECONDS - now
-                await asyncio.sleep(delay if delay > 0 else 0)
-            else:
-                anchor = None
-                if session.busy:
-                    await asyncio.sleep(0)
+            await pacer.wait(t + FRAME_SECONDS, session.busy)
     finally:
         await host.close("input ended")
     output = np.concatenate(out_blocks) if out_blocks else np.zeros(0, dtype=np.float32)
@@ -195,6 +168,53 @@ async def run_conversation(
         wall_seconds=time.perf_counter() - wall_start,
         failures=dict(session.answers.errors.failures),
     )
+
+
+class _InputFrames:
+    """The user's track in 20 ms frames, then silence while the agent still has something to do
+    (at most `MAX_TAIL_SECONDS`), until half a second in which nothing happens."""
+
+    def __init__(self, pcm16k: np.ndarray, session: VoiceSession) -> None:
+        self.pcm, self.session = pcm16k, session
+        self.size = int(INPUT_RATE * FRAME_SECONDS)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        n = self.size
+        total = -(-len(self.pcm) // n)
+        for i in range(total):
+            block = self.pcm[i * n : (i + 1) * n]
+            yield block if len(block) == n else np.concatenate([block, np.zeros(n - len(block), np.float32)])
+        idle = 0
+        for _ in range(int(MAX_TAIL_SECONDS / FRAME_SECONDS)):
+            if not self.session.responding and not self.session.endpointer.in_turn:
+                idle += 1
+                if idle * FRAME_SECONDS >= 0.5:
+                    return
+            else:
+                idle = 0
+            yield np.zeros(n, np.float32)
+
+
+class _Pacer:
+    """While the session computes (STT, LLM, TTS), media time follows the wall clock, so the user's
+    audio keeps arriving during the computation as it would live; otherwise frames go as fast as the
+    CPU allows."""
+
+    def __init__(self, realtime_when_busy: bool) -> None:
+        self.realtime = realtime_when_busy
+        self.anchor: float | None = None  # wall time that corresponds to media time 0 while pacing
+
+    async def wait(self, t_next: float, busy: bool) -> None:
+        if self.realtime and busy:
+            now = time.perf_counter()
+            if self.anchor is None:
+                self.anchor = now - (t_next - FRAME_SECONDS)
+            delay = self.anchor + t_next - now
+            await asyncio.sleep(delay if delay > 0 else 0)
+        else:
+            self.anchor = None
+            if busy:
+                await asyncio.sleep(0)
 
 
 def load_user_track(path: str | Path) -> tuple[np.ndarray, int]:
