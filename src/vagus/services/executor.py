@@ -8,11 +8,13 @@ onnxruntime release the GIL while they compute.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ModelWorker:
@@ -24,3 +26,61 @@ class ModelWorker:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class BatchingWorker(Generic[T, R]):
+    """A model call that batches: requests made in the same event-loop iteration (sessions asking in
+    one host tick), or while a batch is computing, run together as one call on the worker thread,
+    up to `max_batch` at a time. Each event loop has its own queue (tests run many loops)."""
+
+    def __init__(self, name: str, run_batch: Callable[[list[T]], Sequence[R]], max_batch: int = 8) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._worker = ModelWorker(name)
+        self._run_batch = run_batch
+        self.max_batch = max_batch
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue[T, R]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.batch_sizes: list[int] = []
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _LoopQueue()
+        future: asyncio.Future[R] = loop.create_future()
+        queue.pending.append((item, future))
+        if queue.drainer is None or queue.drainer.done():
+            queue.drainer = loop.create_task(self._drain(queue))
+        return await future
+
+    async def _drain(self, queue: _LoopQueue[T, R]) -> None:
+        while queue.pending:
+            batch, queue.pending = queue.pending[: self.max_batch], queue.pending[self.max_batch :]
+            batch = [(item, future) for item, future in batch if not future.done()]  # cancelled callers
+            if not batch:
+                continue
+            items = [item for item, _ in batch]
+            self.batch_sizes.append(len(items))
+            try:
+                results = await self._worker.run(lambda items=items: list(self._run_batch(items)))  # type: ignore[misc]
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    def shutdown(self) -> None:
+        self._worker.shutdown()
+
+
+class _LoopQueue(Generic[T, R]):
+    __slots__ = ("drainer", "pending")
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[T, asyncio.Future[R]]] = []
+        self.drainer: asyncio.Task[None] | None = None
