@@ -212,8 +212,8 @@ def main() -> None:
         ok = r["lateness_p99_ms"] <= 20.0
         best = n if ok else best
         print(
-            f"  {n:8d} {r['lateness_p50_ms']:8.2f}m {r['lateness_p99_ms']:8.2f}m {r['tick_p50_ms']:8.2f}m "
-            f"{r['cpu_ms_per_session_frame']:13.3f}ms {r['core_percent']:6.1f}%  {'ok' if ok else 'LATE'}",
+            f"  {n:8d} {r['lateness_p50_ms']:9.2f} {r['lateness_p99_ms']:9.2f} {r['tick_p50_ms']:9.2f} "
+            f"{r['cpu_ms_per_session_frame']:15.3f} {r['core_percent']:7.1f}  {'ok' if ok else 'LATE'}",
             flush=True,
         )
         if not ok:

@@ -2,8 +2,9 @@
 
 Measures, on one thread:
   - a 10-stage pass-through ProcessorChain per 20 ms frame (the peers' figure: Pipecat 236 µs);
-  - a session's whole per-frame path (push_audio: VAD + endpointer + utterance capture; pull_audio)
-    on speech and on silence, with the shared Silero model called once per 32 ms chunk per session;
+  - a session's per-frame path (push_audio: front end + VAD + endpointer + utterance capture;
+    pull_audio) on speech and on silence, with the shared Silero model called once per 32 ms chunk
+    per session: the light path (no echo canceller) and the default one (AEC3 + double talk);
   - Silero run batched across sessions (one call for B sessions' chunks) vs one call per session;
   - memory per session beyond the shared models.
 Sessions per core = 20 ms / cost of one session's frame, i.e. the count whose audio path alone fills
@@ -104,28 +105,35 @@ def memory_per_session(model: SileroModel, audio: np.ndarray, config, n: int = 1
 
 def main() -> None:
     logging.disable(logging.CRITICAL)
-    config = load_config(None, env={})
+    default = load_config(None, env={})
+    light = default.model_validate({"senses": {"echo": {"enabled": False}}})
     model = SileroModel()
     speech, _ = read_audio(FIXTURES / "two_questions.wav")
     silence = np.zeros(16000 * 8, np.float32)
 
     print(f"10-stage pass-through chain, per 20 ms frame:    {chain_cost():8.2f} µs   (Pipecat: 236 µs)")
-    speech_us = session_frame_cost(model, speech, config)
-    silence_us = session_frame_cost(model, silence, config)
-    print(f"session audio path per 20 ms frame, speech:       {speech_us:8.1f} µs")
-    print(f"session audio path per 20 ms frame, silence:      {silence_us:8.1f} µs")
-    mean_us = (speech_us + silence_us) / 2
-    print(f"real-time sessions per core (audio path, Silero per session): {20_000 / mean_us:6.0f}")
+    print("\nsession frame path per 20 ms frame (push_audio + pull_audio, Silero called per session; the")
+    print("end-of-turn model and providers are not called here: see benchmarks/capacity.py for everything)")
+    rest = {}
+    for name, config in (
+        ("light: VAD + endpointer + capture + playout", light),
+        ("default: + AEC3 + double talk", default),
+    ):
+        speech_us = session_frame_cost(model, speech, config)
+        silence_us = session_frame_cost(model, silence, config)
+        rest[name] = silence_us
+        print(f"  {name:46s} speech {speech_us:7.1f} µs  silence {silence_us:7.1f} µs")
     print("\nSilero VAD per session per 32 ms chunk:")
     costs = batch_costs(model, [1, 8, 32, 128])
     for b, (batched, single) in costs.items():
         print(f"  {b:4d} sessions: batched {batched:7.1f} µs/session   one call each {single:7.1f} µs/session")
     best = min(batched for batched, _ in costs.values())
-    # per 20 ms frame a session needs 20/32 of a chunk inference, plus the rest of its path
-    rest_us = max(0.0, silence_us - costs[1][1] * 20 / 32)
-    per_frame = best * 20 / 32 + rest_us
-    print(f"real-time sessions per core with batched VAD (estimate): {20_000 / per_frame:6.0f}")
-    print(f"\nmemory per session (beyond the shared models): {memory_per_session(model, speech, config):7.1f} KiB")
+    print("\nreal-time sessions per core, from the frame path alone (estimate; capacity.py measures it):")
+    for name, silence_us in rest.items():
+        per_frame = best * 20 / 32 + max(0.0, silence_us - costs[1][1] * 20 / 32)
+        print(f"  {name:46s} per session {20_000 / silence_us:6.0f}   batched VAD {20_000 / per_frame:6.0f}")
+    kib = memory_per_session(model, speech, light)
+    print(f"\nmemory per session, light path (beyond the shared models): {kib:7.1f} KiB")
 
 
 if __name__ == "__main__":

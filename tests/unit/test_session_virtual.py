@@ -219,3 +219,20 @@ async def test_input_backlog_is_bounded():
     assert len(rig.hosted.inbox) == INBOX_FRAMES and rig.hosted.dropped_in == 10
     rig.host.tick()  # the whole backlog in one tick, one round each
     assert not rig.hosted.inbox
+
+
+async def test_a_new_turn_drops_the_answer_still_being_prepared():
+    """The user speaks again while the first answer's language model is still thinking: that answer is
+    cancelled (it would otherwise write into the next answer's playout), the new one is said."""
+    rig = make_rig(
+        turns=[Step("First question?"), Step("Second question?")],
+        answers=[Step("First answer.", delay=3.0), Step("Second answer.", delay=0.1)],
+    )
+    await rig.play(tone(0.6), tail_s=1.2)
+    assert len(rig.of("transcript_final")) == 1 and not rig.of("agent_speech_started")
+    await rig.play(tone(0.6), tail_s=4.0)
+    assert [e["text"] for e in rig.of("transcript_final")] == ["First question?", "Second question?"]
+    assert rig.tts.spoken == ["Second answer."]
+    (started,) = rig.of("agent_speech_started")
+    assert started["turn"] == 2
+    assert not rig.session._tasks or all(not t.get_name().endswith("turn-1") for t in rig.session._tasks)

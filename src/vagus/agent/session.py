@@ -291,6 +291,7 @@ class VoiceSession(Session):
                 decision.decided, turn.number, speech_start, decision.speech_end, decision.reason, decision.probability
             )
         )
+        self._supersede_answer()
         self._pending_audio = (audio, speech_start)
         self._current = turn
         # words already transcribed are this turn's words when it is the same speech and nothing was carried
@@ -300,6 +301,17 @@ class VoiceSession(Session):
         self._response = self.spawn(self._respond(turn, audio, words), f"turn-{turn.number}")
         if self.cues.acknowledgement is not None:
             self.spawn(self._acknowledge_if_slow(turn), "acknowledgement")
+
+    def _supersede_answer(self) -> None:
+        """A new turn while the previous answer is still being prepared (the user spoke again before
+        any of it played): that answer is dropped, and what it had queued plays out and ends."""
+        if self._response is None:
+            return
+        self.cancel_answer()
+        if self.playout.speaking:
+            self.playout.close()  # what is queued plays out (the next answer's begin replaces it)
+        elif self.playout.active:
+            self.playout.interrupt()
 
     async def _respond(self, turn: TurnRecord, audio: np.ndarray, words: str | None) -> None:
         def committed() -> None:
