@@ -109,3 +109,15 @@ async def test_offline_brain_streams_the_same_reply():
     brain = OfflineBrain()
     messages = [{"role": "user", "content": "What is 2 plus 2?"}]
     assert "".join([d async for d in brain.stream(messages)]) == "2 plus 2 is 4."
+
+
+def test_a_long_conversation_keeps_a_bounded_history():
+    from vagus.brain.context import Conversation
+
+    conversation = Conversation("Be brief.", max_tokens=100)
+    for i in range(1000):
+        conversation.add_user(f"question number {i} about something")
+        conversation.add_assistant(f"answer number {i} about that thing")
+    assert len(conversation.entries) < 60
+    messages = conversation.messages()
+    assert messages[-1]["content"] == "answer number 999 about that thing"

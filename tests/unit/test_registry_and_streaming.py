@@ -117,3 +117,19 @@ def test_missing_model_packages_are_named_in_one_line_with_the_command(monkeypat
     message = str(info.value)
     assert "\n" not in message and "silero_vad, piper" in message
     assert "pip install 'vagus[local]'" in message and "--no-deps 'silero-vad==6.2.3'" in message
+
+
+async def test_the_readme_custom_provider_example_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (code,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "register_provider" in block]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    config = AgentConfig.model_validate({"tts": {"provider": "beep", "pitch_hz": 660}})
+    from vagus.agent.services import build_tts
+
+    tts = build_tts(config)
+    blocks = [b async for b in tts.stream("hi")]
+    assert tts.pitch_hz == 660 and blocks[0].dtype == np.float32 and len(blocks[0]) == 1600

@@ -39,12 +39,22 @@ class Conversation:
         self.system_prompt = system_prompt
         self.max_tokens = max_tokens
         self.entries: list[Entry] = []
+        self._kept_tokens = 0
 
     def add_user(self, text: str) -> None:
-        self.entries.append(Entry("user", text))
+        self._add(Entry("user", text))
 
     def add_assistant(self, text: str, interrupted: bool = False) -> None:
-        self.entries.append(Entry("assistant", text, interrupted))
+        self._add(Entry("assistant", text, interrupted))
+
+    def _add(self, entry: Entry) -> None:
+        """Entries older than twice the budget can never be sent again: they are dropped, so a session
+        that talks for hours keeps a bounded history."""
+        self.entries.append(entry)
+        self._kept_tokens += estimate_tokens(entry.content) + 4
+        while len(self.entries) > 1 and self._kept_tokens > 2 * self.max_tokens:
+            dropped = self.entries.pop(0)
+            self._kept_tokens -= estimate_tokens(dropped.content) + 4
 
     def messages(self) -> list[Message]:
         """The system prompt plus the newest entries that fit the budget (the last one always)."""
