@@ -236,3 +236,16 @@ async def test_a_new_turn_drops_the_answer_still_being_prepared():
     (started,) = rig.of("agent_speech_started")
     assert started["turn"] == 2
     assert not rig.session._tasks or all(not t.get_name().endswith("turn-1") for t in rig.session._tasks)
+
+
+async def test_a_transport_waiting_for_audio_is_released_when_the_session_closes():
+    rig = make_rig()
+    assert rig.hosted.take_output() is None
+    waiting = asyncio.ensure_future(rig.hosted.next_output())
+    await asyncio.sleep(0)
+    rig.host.tick()
+    assert (await waiting) is not None  # one frame per tick
+    waiting = asyncio.ensure_future(rig.hosted.next_output())
+    await asyncio.sleep(0)
+    await rig.host.close_session(rig.hosted.id, "bye")
+    assert await asyncio.wait_for(waiting, 1.0) is None

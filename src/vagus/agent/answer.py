@@ -9,7 +9,6 @@ reported once, not on every turn (`ErrorReporter`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -212,14 +211,3 @@ class AnswerPipeline:
 
 async def _single(text: str) -> AsyncIterator[str]:
     yield text
-
-
-async def sleep_until(clock: Clock, t: float) -> None:
-    """Wait for session time `t`: on the clock itself where it can be waited on (a virtual clock),
-    else polled (the clock may be media time, as in the file transport)."""
-    wait = getattr(clock, "sleep_until", None)
-    if wait is not None:
-        await wait(t)
-        return
-    while clock.now() < t:
-        await asyncio.sleep(0.01)

@@ -80,12 +80,14 @@ class HostedSession:
             return None
         return self.outbox.popleft()
 
-    async def next_output(self) -> np.ndarray:
-        """Wait for the next frame of the agent's voice (one per tick)."""
+    async def next_output(self) -> np.ndarray | None:
+        """Wait for the next frame of the agent's voice (one per tick); None once the session closed."""
         while True:
             frame = self.take_output()
             if frame is not None:
                 return frame
+            if self.session.closed:
+                return None
             await self._ready.wait()
 
     def _pull(self) -> None:

@@ -19,18 +19,17 @@ from typing import TypeVar
 
 import numpy as np
 
-from vagus.agent.answer import AnswerPipeline, sleep_until
+from vagus.agent.answer import AnswerPipeline
 from vagus.agent.latency import TurnRecord, latency_event
 from vagus.agent.services import Services
 from vagus.brain.context import Conversation
 from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
-from vagus.core.clock import Clock
+from vagus.core.clock import Clock, sleep_until
 from vagus.core.events import (
     AgentSpeechStarted,
     AgentSpeechStopped,
     Event,
-    SensesReport,
     SessionEnded,
     SessionStarted,
     TurnContinued,
@@ -53,7 +52,6 @@ from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
 
 INPUT_RATE = 16000
-SENSES_REPORT_S = 5.0
 E = TypeVar("E", bound=Event)
 
 
@@ -83,7 +81,6 @@ class VoiceSession(Session):
         self.front_end = ProcessorChain([self.senses] if self.senses is not None else [])
         self.stages = ProcessorChain()
         """Stage hooks: per-frame stages between the front end and the VAD (`add_stage`)."""
-        self._next_report = SENSES_REPORT_S
         self.vad = VoiceActivityDetector(services.vad, config.vad)
         tc, eot = config.turns, config.turns.end_of_turn
         self.endpointer = SilenceEndpointer(tc, semantic=services.end_of_turn is not None)
@@ -187,8 +184,8 @@ class VoiceSession(Session):
                 self._speech_stopped(transition)
         self.barge_in.frame(end, self.vad.speaking)
         self.judge.frame(end, self.vad.silent_since)
-        if t >= self._next_report:
-            self._report_senses(t)
+        if self.senses is not None and (report := self.senses.report(t)) is not None:
+            self.bus.publish(report)
         if not self.cues.prepared:
             self.cues.prepare(self.spawn)
         if self.cues.backchannel is not None:
@@ -205,12 +202,6 @@ class VoiceSession(Session):
         if self.senses is not None:
             self.senses.push_reference(out, self.output_rate)
         return out
-
-    def _report_senses(self, t: float) -> None:
-        self._next_report = t + SENSES_REPORT_S
-        fe = self.senses
-        if fe is not None:
-            self.bus.publish(SensesReport(t, fe.names, fe.stats.cost_us_per_block(), fe.delay_ms()))
 
     @property
     def responding(self) -> bool:
@@ -300,7 +291,9 @@ class VoiceSession(Session):
             words = None
         self._response = self.spawn(self._respond(turn, audio, words), f"turn-{turn.number}")
         if self.cues.acknowledgement is not None:
-            self.spawn(self._acknowledge_if_slow(turn), "acknowledgement")
+            self.spawn(
+                self.cues.acknowledge_when_slow(turn.number, turn.decided, lambda: self._still_silent(turn)), "ack"
+            )
 
     def _supersede_answer(self) -> None:
         """A new turn while the previous answer is still being prepared (the user spoke again before
@@ -326,13 +319,11 @@ class VoiceSession(Session):
     async def sleep_until(self, t: float) -> None:
         await sleep_until(self.clock, t)
 
-    async def _acknowledge_if_slow(self, turn: TurnRecord) -> None:
-        await self.sleep_until(turn.decided + self.cues.ack_after_s)
+    def _still_silent(self, turn: TurnRecord) -> bool:
+        """The turn's answer is still being prepared, not held on purpose, and nobody is talking."""
         if self._current is not turn or self._response is None or turn.held:
-            return  # answered, dropped, or waiting on purpose for more words
-        if turn.speak.first_audio_queued is not None or self.vad.speaking or self.playout.speaking:
-            return
-        self.cues.acknowledge(turn.number)
+            return False
+        return turn.speak.first_audio_queued is None and not self.vad.speaking and not self.playout.speaking
 
     # ---- playout callbacks (called from pull_audio, i.e. the frame path) --------------------------
 

@@ -92,3 +92,14 @@ class VirtualClock(ManualClock):
         for _, future in sorted(due, key=lambda item: item[0]):
             if not future.done():
                 future.set_result(None)
+
+
+async def sleep_until(clock: Clock, t: float) -> None:
+    """Wait for session time `t`: on the clock itself where it can be waited on (a virtual clock),
+    else polled (the clock may be media time, as in the file transport)."""
+    wait = getattr(clock, "sleep_until", None)
+    if wait is not None:
+        await wait(t)
+        return
+    while clock.now() < t:
+        await asyncio.sleep(0.01)

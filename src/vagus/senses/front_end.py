@@ -16,12 +16,16 @@ import numpy as np
 from vagus.audio.pcm import FrameSplitter
 from vagus.audio.resample import StreamResampler
 from vagus.config import SensesConfig
+from vagus.core.events import SensesReport
 from vagus.core.frames import AudioFrame
 from vagus.senses.apm import BLOCK, RATE
 from vagus.senses.denoise import Denoiser, make_denoiser
 from vagus.senses.echo import EchoEngine, make_echo_engine
 from vagus.senses.gain import ApmGain
 from vagus.senses.reference import FarEndReference
+
+REPORT_S = 5.0
+"""How often (session time) the front end reports its cost on the event bus."""
 
 
 @dataclass(slots=True)
@@ -45,6 +49,7 @@ class FrontEnd:
         self.reference = FarEndReference(RATE) if echo is not None else None
         self._splitter = FrameSplitter(BLOCK)
         self._reference_resampler: StreamResampler | None = None
+        self._next_report = REPORT_S
         self.stats = FrontEndStats(seconds={s.name: 0.0 for s in (echo, denoiser, gain) if s is not None})
 
     @property
@@ -86,6 +91,13 @@ class FrontEnd:
             out[i * BLOCK : (i + 1) * BLOCK] = block
         self.stats.blocks += len(blocks)
         return AudioFrame(out, RATE, frame.t - pending / RATE)
+
+    def report(self, t: float) -> SensesReport | None:
+        """Every `REPORT_S` of session time: what each stage costs per block, and the echo delay."""
+        if t < self._next_report:
+            return None
+        self._next_report = t + REPORT_S
+        return SensesReport(t, self.names, self.stats.cost_us_per_block(), self.delay_ms())
 
     def delay_ms(self) -> float | None:
         estimator = getattr(self.echo, "estimator", None)

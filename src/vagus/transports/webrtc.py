@@ -90,11 +90,12 @@ class AgentAudioTrack(MediaStreamTrack):
         self._time_base = fractions.Fraction(1, OUTPUT_RATE)
 
     async def recv(self) -> AvAudioFrame:
-        if self.readyState != "live" or self._hosted.session.closed:
+        if self.readyState != "live":
             raise MediaStreamError
-        pcm = float_to_int16(await self._hosted.next_output())
-        if self._hosted.session.closed:
+        out = await self._hosted.next_output()
+        if out is None:  # the session has closed
             raise MediaStreamError
+        pcm = float_to_int16(out)
         self._timestamp += len(pcm)
         frame = AvAudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = OUTPUT_RATE

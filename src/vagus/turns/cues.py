@@ -24,7 +24,7 @@ import numpy as np
 from vagus.audio.resample import resample
 from vagus.config import TurnConfig
 from vagus.core.bus import EventBus
-from vagus.core.clock import Clock
+from vagus.core.clock import Clock, sleep_until
 from vagus.core.events import AgentCue
 from vagus.services.tts.base import TTS
 from vagus.turns.playout import Playout
@@ -133,6 +133,13 @@ class Cues:
         self.timing.played(now, silence)
         self._playout.cue(cue[1])
         self._bus.publish(AgentCue(now, turn, "backchannel", cue[0]))
+
+    async def acknowledge_when_slow(self, turn: int, decided: float, still_silent: Callable[[], bool]) -> None:
+        """Wait `after_ms` from the turn's decision; then, if the answer has still not started and
+        nobody talks (`still_silent`), say "Let me think."."""
+        await sleep_until(self._clock, decided + self.ack_after_s)
+        if still_silent():
+            self.acknowledge(turn)
 
     def acknowledge(self, turn: int) -> None:
         """Say "Let me think." now (the caller checked the answer is still slow and nobody talks)."""
