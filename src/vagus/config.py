@@ -184,6 +184,13 @@ class TurnConfig(_Section):
         le=5000,
         description="speech over the agent this long is a real interruption without waiting for words",
     )
+    after_interruption_silence_ms: float = Field(
+        600,
+        ge=0,
+        le=5000,
+        description="the turn that interrupted the agent ends only after this much silence: people who cut in "
+        "often pause before saying what they want ('Wait… stop please'); 0: the usual end-of-turn waits",
+    )
     resume_on_false_interruption: bool = Field(
         True,
         description="a pause for speech that turns out to be nothing, a backchannel or our own echo resumes "

@@ -191,3 +191,18 @@ def test_too_short_speech_is_not_judged_and_waits_are_validated():
         SemanticWaits(threshold=1.5)
     with pytest.raises(ValueError):
         SemanticWaits(predict_after_ms=-1)
+
+
+def test_a_turn_can_be_held_for_a_longer_silence_once():
+    ep = semantic_endpointer()
+    ep.speech_started(0.0)
+    ep.speech_stopped(1.0)
+    ep.set_probability(1.0, 0.95)  # complete: 150 ms would do
+    ep.hold_at_least(0.6)
+    assert ep.check(1.5) is None
+    decision = ep.check(1.6)
+    assert decision is not None and decision.reason == "model_complete"
+    ep.speech_started(2.0)  # the next turn is not held
+    ep.speech_stopped(3.0)
+    ep.set_probability(3.0, 0.95)
+    assert ep.check(3.16) is not None

@@ -55,6 +55,9 @@ async def test_speech_over_the_agent_pauses_it_then_words_interrupt():
     assert cut["reason"] == "speech" and cut["user_text"] == "Wait, stop."
     heard = cut["heard_text"].split()
     assert 0 < len(heard) < len(LONG_ANSWER.split())
+    # the turn that cut in waits after_interruption_silence_ms (600) for more words, not silence_ms (500)
+    (_, second) = rig.of("turn_ended")
+    assert second["t"] - second["speech_end"] == pytest.approx(0.6, abs=0.041)
     # the judged words became the next turn without a second transcription
     assert [kind for kind, _ in rig.stt.calls] == ["turn", "judge"]
     assert [e["text"] for e in rig.of("transcript_final")] == ["Tell me a story.", "Wait, stop."]

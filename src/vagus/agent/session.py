@@ -223,6 +223,9 @@ class VoiceSession(Session):
         self.endpointer.reset()
         self.recorder.take()
 
+    def hold_turn(self, seconds: float) -> None:
+        self.endpointer.hold_at_least(seconds)
+
     def remember_words(self, speech_end: float, text: str) -> None:
         self.judge.known_words = (speech_end, text)
 

@@ -18,11 +18,19 @@ R = TypeVar("R")
 
 
 class ModelWorker:
+    in_flight = 0
+    """Model calls running on any worker, process-wide: the file transport's `instant` mode waits for
+    this to reach zero, so that compute takes no media time and timelines do not depend on the CPU."""
+
     def __init__(self, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"vagus-{name}")
 
     async def run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        ModelWorker.in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        finally:
+            ModelWorker.in_flight -= 1
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -31,6 +31,7 @@ from vagus.audio.wav import AudioFileError, check_output_path, read_audio, write
 from vagus.config import AgentConfig
 from vagus.core.clock import ManualClock
 from vagus.core.events import Event
+from vagus.services.executor import ModelWorker
 
 FRAME_SECONDS = 0.02
 MAX_TAIL_SECONDS = 60.0
@@ -122,9 +123,13 @@ async def run_conversation(
     realtime_when_busy: bool = True,
     on_session: Callable[[VoiceSession], None] | None = None,
     echo_path: EchoPath | None = None,
+    instant: bool = False,
 ) -> ConversationResult:
     """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track.
-    `echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice."""
+    `echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice.
+    `instant`: model calls (STT, TTS, end of turn, run on worker threads) take no media time: each
+    frame waits until they are done. The timeline then depends on the audio alone, not on how fast
+    or busy the CPU is: for tests of behaviour (latencies in it are not real)."""
     if audio.ndim != 1:
         raise ValueError("run_conversation needs mono audio")
     pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
@@ -155,6 +160,8 @@ async def run_conversation(
             out_blocks.append(played)
             if echo_path is not None:
                 echo_path.feed(played if sample_rate == INPUT_RATE else speaker.process(played))
+            if instant and await _models_settled(session):
+                pacer.anchor = None  # media time stood still while the models ran
             await pacer.wait(t + FRAME_SECONDS, session.busy)
     finally:
         await host.close("input ended")
@@ -193,6 +200,22 @@ class _InputFrames:
             else:
                 idle = 0
             yield np.zeros(n, np.float32)
+
+
+async def _models_settled(session: VoiceSession) -> bool:
+    """Let the session's tasks run until no model call is in flight; True when one was waited for."""
+    waited = False
+    quiet_rounds = 0
+    while session.busy and quiet_rounds < 2:
+        for _ in range(10):
+            await asyncio.sleep(0)
+        if ModelWorker.in_flight:
+            waited = True
+            quiet_rounds = 0
+            await asyncio.sleep(0.002)
+        else:
+            quiet_rounds += 1
+    return waited
 
 
 class _Pacer:

@@ -60,6 +60,7 @@ class BargeInOwner(Protocol):
     def cancel_answer(self) -> None: ...
     def forget_speech(self) -> None: ...
     def check_turn_end(self, now: float) -> None: ...
+    def hold_turn(self, seconds: float) -> None: ...
     def remember_words(self, speech_end: float, text: str) -> None: ...
     def answer_text(self) -> str: ...
     def peek_speech(self, seconds: float) -> np.ndarray: ...
@@ -93,6 +94,7 @@ class BargeIn:
         self.resume_on_false = config.resume_on_false_interruption
         self.min_speech_s = config.barge_in_min_speech_ms / 1000.0
         self.confirm_s = config.confirm_speech_ms / 1000.0
+        self.after_interruption_s = config.after_interruption_silence_ms / 1000.0
         margin = config.barge_in_level_margin_db
         self.speech_level = SpeechLevelGate(margin) if margin is not None else None
         self.backchannels = BackchannelMatcher(config.backchannels)
@@ -211,6 +213,7 @@ class BargeIn:
         heard = self._playout.interrupt()  # what was heard was fixed when it paused
         self._owner.cancel_answer()
         self._bus.publish(Interruption(at, pause.turn, heard, pause.paused_at, pause.onset, reason, text))
+        self._owner.hold_turn(self.after_interruption_s)
         self._owner.check_turn_end(at)
 
     def resume(self, kind: str, text: str) -> None:

@@ -38,6 +38,7 @@ class SilenceEndpointer:
         "_answer",
         "_asked_early",
         "_asked_for",
+        "_at_least",
         "_segment_start",
         "_speaking",
         "_speech_end",
@@ -62,6 +63,7 @@ class SilenceEndpointer:
         self._answer: tuple[float, float] | None = None
         self._text_asked_for: float | None = None
         self._text_finished_for: float | None = None
+        self._at_least = 0.0
         self.silence_s = config.silence_ms / 1000.0
         self.min_utterance_s = config.min_utterance_ms / 1000.0
         self.max_utterance_s = config.max_utterance_s
@@ -152,7 +154,14 @@ class SilenceEndpointer:
     def _text_finished(self) -> bool:
         return not self._speaking and self._text_finished_for == self._speech_end
 
+    def hold_at_least(self, seconds: float) -> None:
+        """This turn ends only after at least `seconds` of silence, whatever the model says."""
+        self._at_least = seconds
+
     def required_silence(self) -> float:
+        return max(self._required_silence(), self._at_least)
+
+    def _required_silence(self) -> float:
         w = self.semantic
         if w is None:
             return self.silence_s
@@ -206,3 +215,4 @@ class SilenceEndpointer:
         self._answer = None
         self._text_asked_for = None
         self._text_finished_for = None
+        self._at_least = 0.0
