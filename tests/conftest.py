@@ -27,9 +27,11 @@ def load_fixture(name: str) -> tuple[np.ndarray, int]:
 
 @pytest.fixture(scope="session")
 def offline_config():
-    from vagus.config import load_config
+    """The default config, with Piper's random variation off: the agent's voice (and so its echo in
+    the loudspeaker scenarios) is the same in every run, whatever ran before."""
+    from vagus.config import AgentConfig
 
-    return load_config(None, env={})
+    return AgentConfig.model_validate({"tts": {"provider": "piper", "noise_scale": 0, "noise_w_scale": 0}})
 
 
 @pytest.fixture(scope="session")

@@ -261,6 +261,12 @@ class PiperTtsConfig(ProviderConfig):
     provider: Literal["piper"] = "piper"
     model_path: str | None = None
     length_scale: float | None = Field(None, gt=0.2, lt=4)
+    noise_scale: float | None = Field(
+        None, ge=0, le=2, description="variation of the voice (the voice's own default; 0: the same audio every time)"
+    )
+    noise_w_scale: float | None = Field(
+        None, ge=0, le=2, description="variation of the timing (the voice's own default; 0: the same every time)"
+    )
 
 
 class OpenAITtsConfig(_HttpEndpoint):

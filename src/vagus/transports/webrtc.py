@@ -140,6 +140,8 @@ class WebRTCPeer:
                     # for this long has gone (closed tab, lost network) even if ICE has not noticed.
                     log.info("session %s: no audio for %.0f s", self.session.id, timeout)
                     break
+                if not isinstance(frame, AvAudioFrame):
+                    continue  # an audio track yields audio frames; anything else is skipped
                 pcm = frame_to_mono_float(frame)
                 if resampler is None or resampler.from_rate != frame.sample_rate:
                     resampler = StreamResampler(frame.sample_rate, INPUT_RATE)

@@ -9,8 +9,8 @@ config line away. Its answers are short and spoken-style, like a model's would b
 
 from __future__ import annotations
 
-import random
 import re
+import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
@@ -59,7 +59,9 @@ class OfflineBrain:
     def __init__(self, agent_name: str = "Vagus", now: Callable[[], datetime] = datetime.now, seed: int = 0):
         self.agent_name = agent_name
         self._now = now
-        self._random = random.Random(seed)
+        self._seed = seed
+        self._key = ""
+        """What the current reply's choices hang on: the conversation's turn count and words."""
 
     async def stream(self, messages: list[Message]) -> AsyncIterator[str]:
         answer = self.reply(messages)
@@ -71,6 +73,7 @@ class OfflineBrain:
         if not users or not users[-1].strip():
             return "Sorry, I didn't catch that."
         said = users[-1].strip()
+        self._key = f"{len(users)}:{said}"  # set and used within this synchronous call
         text = _normalise(said)
         for handler in (
             self._recall,
@@ -153,14 +156,19 @@ class OfflineBrain:
         if re.search(r"\bhow are you\b|\bhow is it going\b", text):
             return "I'm doing well, thanks. Everything I need is running right here on this machine."
         if re.search(r"\bjoke\b", text):
-            return self._random.choice(_JOKES)
+            return self._choose(_JOKES)
         if re.search(r"^(hello|hi|hey|good (morning|afternoon|evening))\b", text):
             return f"Hello! I'm {self.agent_name}. What can I do for you?"
         return None
 
+    def _choose(self, options: tuple[str, ...] | list[str]) -> str:
+        """A varied but reproducible choice: it depends on this conversation (its turn and words),
+        not on how many other sessions this shared brain answered before."""
+        return options[zlib.crc32(f"{self._seed}:{self._key}".encode()) % len(options)]
+
     def _fallback(self, said: str) -> str:
         heard = said.rstrip(".!?")
-        return self._random.choice(
+        return self._choose(
             (
                 f"I heard you say: {heard}. I'm only the small offline brain, so I can't really answer that. "
                 "Connect me to a language model and I will.",

@@ -102,6 +102,10 @@ class WhisperSTT:
             without_timestamps=True,
             condition_on_previous_text=False,
             initial_prompt=prompt or None,
+            # No temperature fallback: on hard audio (noise, the canceller's residue) it decodes up to
+            # five more times with random sampling, so a turn could take seconds and its words differ
+            # from run to run. Greedy/beam at 0 is bounded and reproducible.
+            temperature=0.0,
         )
         texts: list[str] = []
         logprobs: list[float] = []

@@ -29,14 +29,22 @@ def default_piper_voice() -> Path:
 class PiperTTS:
     name = "piper-local"
 
-    def __init__(self, model_path: str | Path | None = None, length_scale: float | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        length_scale: float | None = None,
+        noise_scale: float | None = None,
+        noise_w_scale: float | None = None,
+    ) -> None:
+        """`noise_scale`, `noise_w_scale`: Piper draws random noise for each sentence (so the same
+        sentence never sounds exactly the same); 0 for both makes it reproducible (tests, evals)."""
         from piper import PiperVoice, SynthesisConfig  # optional extra (GPL-3.0)
 
         path = Path(model_path) if model_path else default_piper_voice()
         if not path.is_file():
             raise ProviderError(self.name, "model", f"Piper voice not found: {path}")
         self._voice = PiperVoice.load(str(path))
-        self._config = SynthesisConfig(length_scale=length_scale)
+        self._config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale)
         self.sample_rate: int = int(self._voice.config.sample_rate)
         self._worker = ModelWorker("tts")
 
@@ -57,4 +65,4 @@ class PiperTTS:
 
 
 def from_config(section: PiperTtsConfig, agent: object) -> PiperTTS:
-    return PiperTTS(section.model_path, section.length_scale)
+    return PiperTTS(section.model_path, section.length_scale, section.noise_scale, section.noise_w_scale)
