@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
@@ -29,7 +27,6 @@ from vagus.core.clock import Clock, sleep_until
 from vagus.core.events import (
     AgentSpeechStarted,
     AgentSpeechStopped,
-    Event,
     SessionEnded,
     SessionStarted,
     TurnContinued,
@@ -52,7 +49,6 @@ from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
 
 INPUT_RATE = 16000
-E = TypeVar("E", bound=Event)
 
 
 @dataclass(slots=True)
@@ -134,15 +130,6 @@ class VoiceSession(Session):
         """Insert a per-frame stage between the front end and the VAD (a perception model, a tap).
         It is a plain synchronous call on each frame; returning None drops the frame."""
         self.stages.stages.append(stage)
-
-    def on(self, kind: type[E], callback: Callable[[E], None]) -> Callable[[], None]:
-        """Call `callback` for every event of type `kind`; returns a function that unsubscribes."""
-
-        def filtered(event: object) -> None:
-            if isinstance(event, kind):
-                callback(event)
-
-        return self.bus.subscribe(filtered)
 
     # ---- the per-frame path -------------------------------------------------------------------------
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock, MonotonicClock
 
 log = logging.getLogger("vagus.session")
+E = TypeVar("E")
 
 
 class Session:
@@ -25,6 +26,15 @@ class Session:
         self.bus = bus or EventBus()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.closed = False
+
+    def on(self, kind: type[E], callback: Callable[[E], None]) -> Callable[[], None]:
+        """Call `callback` for every event of type `kind`; returns a function that unsubscribes."""
+
+        def filtered(event: object) -> None:
+            if isinstance(event, kind):
+                callback(event)
+
+        return self.bus.subscribe(filtered)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         if self.closed:
