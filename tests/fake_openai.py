@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from contextlib import asynccontextmanager
@@ -22,14 +23,21 @@ class FakeOpenAI:
         self.chat_chunks = ["Hello", " there.", " How can", " I help?"]
         self.chat_status = 200
         self.malformed = False
+        self.fault: str | None = None
+        """A misbehaving stream: garbage, only_done, data_number, choices_not_objects, cut, hang,
+        keepalive (a comment every 0.1 s, never an answer)."""
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append({"path": request.path, "body": body, "auth": request.headers.get("Authorization")})
         if self.chat_status != 200:
             return web.json_response({"error": {"message": "nope"}}, status=self.chat_status)
+        if self.fault == "garbage":
+            return web.Response(text="<html>502 from a proxy, secret=hunter2</html>", content_type="text/html")
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        if self.fault is not None:
+            return await self._fault(request, response)
         if self.malformed:
             await response.write(b"data: {not json\n\n")
         for chunk in self.chat_chunks:
@@ -39,6 +47,31 @@ class FakeOpenAI:
             await response.write(raw[:7])
             await response.write(raw[7:])
         await response.write(b"data: [DONE]\n\n")
+        return response
+
+    async def _fault(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        fault = self.fault
+        if fault == "only_done":
+            await response.write(b"data: [DONE]\n\n")
+        elif fault == "data_number":
+            await response.write(b"data: 123\n\n")
+        elif fault == "choices_not_objects":
+            await response.write(b'data: {"choices": [1]}\n\n')
+        elif fault == "cut":
+            payload = {"choices": [{"delta": {"content": "Half an ans"}, "index": 0}]}
+            await response.write(f"data: {json.dumps(payload)}\n\n".encode())
+            request.transport.close()  # mid-stream, no [DONE], no chunked terminator
+            return response
+        elif fault in ("hang", "keepalive"):
+            for _ in range(600):  # until the client gives up (the server must not outlive the test)
+                await asyncio.sleep(0.1)
+                if request.transport is None or request.transport.is_closing():
+                    break
+                if fault == "keepalive":
+                    try:
+                        await response.write(b": keep-alive\n\n")
+                    except (ConnectionError, RuntimeError):
+                        break
         return response
 
     async def transcribe(self, request: web.Request) -> web.Response:

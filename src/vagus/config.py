@@ -287,6 +287,16 @@ register_provider("tts", "openai", OpenAITtsConfig, "vagus.services.tts.openai_c
 DEFAULT_PROVIDERS: dict[Kind, str] = {"stt": "whisper", "llm": "offline", "tts": "piper"}
 
 
+class DeadlinesConfig(_Section):
+    """The most wall time each stage of an answer may take; past it the agent says what failed."""
+
+    stt_s: float = Field(10, gt=0, le=600, description="one transcription")
+    llm_first_token_s: float = Field(10, gt=0, le=600, description="from the request to the first words")
+    llm_total_s: float = Field(60, gt=0, le=3600, description="the whole answer's text")
+    tts_first_audio_s: float = Field(10, gt=0, le=600, description="from a sentence to its first audio")
+    tts_sentence_s: float = Field(30, gt=0, le=600, description="one sentence's whole audio")
+
+
 class ServerConfig(_Section):
     """`vagus serve`: admission and shutdown."""
 
@@ -306,6 +316,7 @@ class AgentConfig(_Section):
     stt: ProviderConfig = Field(default_factory=WhisperSttConfig, description="speech to text (by provider)")
     llm: ProviderConfig = Field(default_factory=OfflineLlmConfig, description="language model (by provider)")
     tts: ProviderConfig = Field(default_factory=PiperTtsConfig, description="text to speech (by provider)")
+    deadlines: DeadlinesConfig = DeadlinesConfig()
     server: ServerConfig = ServerConfig()
 
     @field_validator("stt", "llm", "tts", mode="before")

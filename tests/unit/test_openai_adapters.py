@@ -49,9 +49,10 @@ async def test_llm_malformed_stream_is_a_server_error():
     fake.malformed = True
     async with fake.serve() as url:
         llm = OpenAICompatibleLLM(url, "m")
-        with pytest.raises(ProviderError, match="malformed"):
+        with pytest.raises(ProviderError, match="not readable") as err:
             [d async for d in llm.stream(MESSAGES)]
         await llm.close()
+    assert err.value.kind == "server" and "malformed" in (err.value.detail or "")
 
 
 def test_llm_rejects_a_url_without_scheme():

@@ -19,10 +19,13 @@ from vagus.agent.latency import TurnRecord
 from vagus.agent.services import Services
 from vagus.brain.context import Conversation
 from vagus.brain.speaker import speak_answer
+from vagus.config import DeadlinesConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock
 from vagus.core.events import AgentSentence, ErrorEvent, TranscriptFinal, TurnHeld, TurnSkipped
+from vagus.services.deadlines import call_within, within
 from vagus.services.errors import ProviderError, Stage
+from vagus.services.llm.base import Message
 from vagus.services.tts.base import TTS
 from vagus.turns.playout import Playout
 from vagus.turns.unfinished import UnfinishedText
@@ -81,11 +84,13 @@ class AnswerPipeline:
         unfinished: UnfinishedText | None,
         hold_s: float,
         sleep_until: Callable[[float], Awaitable[None]],
+        deadlines: DeadlinesConfig | None = None,
     ) -> None:
         self.services, self.conversation, self.playout = services, conversation, playout
         self._bus, self._clock, self.output_rate = bus, clock, output_rate
         self.unfinished, self.hold_s, self._sleep_until = unfinished, hold_s, sleep_until
         self.errors = ErrorReporter(bus, clock)
+        self.deadlines = deadlines or DeadlinesConfig()
 
     async def respond(
         self, turn: TurnRecord, audio: np.ndarray, words: str | None, committed: Callable[[], None]
@@ -117,7 +122,11 @@ class AnswerPipeline:
         for attempt in (0, 1):
             start = time.perf_counter()
             try:
-                transcript = await stt.transcribe(audio, INPUT_RATE)
+                transcript = await call_within(
+                    stt.transcribe(audio, INPUT_RATE),
+                    self.deadlines.stt_s,
+                    lambda: ProviderError(stt.name, "timeout", "speech recognition took too long"),
+                )
             except ProviderError as exc:
                 if attempt == 0 and self._may_retry(turn, exc):
                     log.info("turn %d: retrying stt after %s", turn.number, exc.kind)
@@ -140,7 +149,7 @@ class AnswerPipeline:
         for attempt in (0, 1):
             self.playout.begin(turn.number)
             try:
-                await self.speak(turn, self.services.llm.stream(messages))
+                await self.speak(turn, self._llm_stream(messages))
             except ProviderError as exc:
                 stage = _stage(exc, "llm")
                 if attempt == 0 and not turn.speak.sentences and self._may_retry(turn, exc):
@@ -154,6 +163,17 @@ class AnswerPipeline:
             if turn.speak.first_audio_queued is not None:
                 self.errors.worked("tts")
             return
+
+    def _llm_stream(self, messages: list[Message]) -> AsyncIterator[str]:
+        llm, d = self.services.llm, self.deadlines
+
+        def expired(which: str) -> ProviderError:
+            late = "did not start its answer in time" if which == "first" else "took too long over its answer"
+            error = ProviderError(llm.name, "timeout", f"the language model {late}")
+            error.stage = "llm"
+            return error
+
+        return within(llm.stream(messages), d.llm_first_token_s, d.llm_total_s, expired)
 
     async def _apologise(self, turn: TurnRecord, stage: Stage) -> None:
         """Say what failed, in the agent's voice, or in the fallback voice when that is what failed."""
@@ -206,6 +226,7 @@ class AnswerPipeline:
             on_first_token=on_first_token,
             on_first_audio=on_first_audio,
             timings=turn.speak,
+            tts_deadlines=(self.deadlines.tts_first_audio_s, self.deadlines.tts_sentence_s),
         )
 
 

@@ -104,6 +104,7 @@ class VoiceSession(Session):
             self.unfinished,
             eot.incomplete_silence_ms / 1000.0,
             self.sleep_until,
+            config.deadlines,
         )
         self._turn_count = 0
         self._current: TurnRecord | None = None

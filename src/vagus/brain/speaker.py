@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from vagus.audio.resample import resample
 from vagus.brain.sentences import SentenceSplitter
 from vagus.brain.speech_text import speakable
+from vagus.services.deadlines import within
 from vagus.services.errors import ProviderError
 from vagus.services.tts.base import TTS
 from vagus.turns.playout import Playout
@@ -45,7 +46,9 @@ async def speak_answer(
     on_first_token: Callable[[], None] | None = None,
     on_first_audio: Callable[[], None] | None = None,
     timings: SpeakTimings | None = None,
+    tts_deadlines: tuple[float, float] | None = None,
 ) -> SpeakTimings:
+    """`tts_deadlines`: (first audio, whole sentence) seconds a sentence's synthesis may take."""
     timings = timings if timings is not None else SpeakTimings()
     timings.llm_start = time.perf_counter()
     queue: asyncio.Queue[object] = asyncio.Queue()
@@ -87,7 +90,7 @@ async def speak_answer(
             text = speakable(sentence)
             if timings.tts_start is None:
                 timings.tts_start = time.perf_counter()
-            await _synthesise(text, index, tts, playout, output_rate, timings, on_first_audio)
+            await _synthesise(text, index, tts, playout, output_rate, timings, on_first_audio, tts_deadlines)
             playout.sentence_done(index)
     finally:
         if not reader.done():
@@ -104,13 +107,17 @@ async def _synthesise(
     output_rate: int,
     timings: SpeakTimings,
     on_first_audio: Callable[[], None] | None,
+    deadlines: tuple[float, float] | None = None,
 ) -> None:
     """One sentence into the playout. A retryable failure before any of its audio is tried once more;
     a failure is tagged as the `tts` stage's."""
     for attempt in (0, 1):
         produced = False
+        blocks = tts.stream(text)
+        if deadlines is not None:
+            blocks = within(blocks, deadlines[0], deadlines[1], lambda which: _late_voice(tts.name, which))
         try:
-            async for block in tts.stream(text):
+            async for block in blocks:
                 produced = True
                 if timings.tts_first_audio is None:
                     timings.tts_first_audio = time.perf_counter()
@@ -122,5 +129,10 @@ async def _synthesise(
             return
         except ProviderError as exc:
             exc.stage = "tts"
-            if produced or attempt or not exc.retryable:
+            if produced or attempt or not exc.retryable or exc.kind == "timeout":
                 raise
+
+
+def _late_voice(name: str, which: str) -> ProviderError:
+    late = "did not start speaking in time" if which == "first" else "took too long over a sentence"
+    return ProviderError(name, "timeout", f"the voice {late}")

@@ -46,18 +46,27 @@ class HttpProvider:
         try:
             async with self.client().post(url, headers=headers, **kwargs) as response:  # type: ignore[arg-type]
                 if response.status != 200:
-                    detail = (await response.text())[:300]
+                    body = (await response.text(errors="replace"))[:300]
                     raise ProviderError(
-                        self.name, kind_for_status(response.status), f"{url} answered {response.status}: {detail}"
+                        self.name,
+                        kind_for_status(response.status),
+                        f"{self.what} answered HTTP {response.status}",
+                        f"{url} answered {response.status}: {body}",
                     )
                 yield response
         except ProviderError:
             raise
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ProviderError(self.name, "timeout", f"no answer from {url} in time") from None
+            raise ProviderError(self.name, "timeout", f"no answer from {self.what} in time", url) from None
         except aiohttp.ClientConnectionError as exc:
+            broke = isinstance(exc, aiohttp.ServerDisconnectedError)
             raise ProviderError(
                 self.name,
                 "connection",
-                f"cannot reach {self.what} {self.base_url} ({exc}); is the server running and the URL right?",
+                f"{self.what} closed the connection" if broke else f"cannot reach {self.what}",
+                f"{self.base_url}: {exc}; is the server running and the URL right?",
             ) from None
+        except aiohttp.ClientPayloadError as exc:  # the answer was cut off mid-stream
+            raise ProviderError(self.name, "connection", f"{self.what} broke off its answer", f"{url}: {exc}") from None
+        except aiohttp.ClientError as exc:
+            raise ProviderError(self.name, "server", f"{self.what} gave a broken answer", f"{url}: {exc}") from None

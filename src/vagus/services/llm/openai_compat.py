@@ -55,28 +55,66 @@ class OpenAICompatibleLLM(HttpProvider):
 
 
 async def _read_sse_deltas(response: aiohttp.ClientResponse, provider: str) -> AsyncIterator[str]:
-    """Parse `data: {...}` lines of an OpenAI streaming response into content deltas."""
+    """Parse `data: {...}` lines of an OpenAI streaming response into content deltas. Anything that is
+    not such a stream (garbage, a JSON body, events of the wrong shape, nothing but `[DONE]`) is a
+    ProviderError, never a silent turn or a crash of the turn's task."""
     buffer = b""
+    events = 0
+    said = False
     async for block in response.content.iter_any():
         buffer += block
+        if len(buffer) > MAX_LINE_BYTES and b"\n" not in buffer:
+            raise _malformed(provider, f"an event line over {MAX_LINE_BYTES} bytes")
         while b"\n" in buffer:
             raw, buffer = buffer.split(b"\n", 1)
             line = raw.strip()
-            if not line.startswith(b"data:"):
+            if not line or line.startswith(b":"):  # blank separators and keep-alive comments
                 continue
+            if not line.startswith(b"data:"):
+                if events == 0 and not line.startswith((b"event:", b"id:", b"retry:")):
+                    raise _malformed(provider, f"not an event stream: {line[:120]!r}")
+                continue
+            events += 1
             payload = line[5:].strip()
             if payload == b"[DONE]":
+                if not said:
+                    raise ProviderError(provider, "server", "the language model gave an empty answer")
                 return
-            try:
-                chunk = json.loads(payload)
-            except json.JSONDecodeError:
-                raise ProviderError(provider, "server", f"malformed stream chunk: {payload[:120]!r}") from None
-            if "error" in chunk:
-                raise ProviderError(provider, "server", str(chunk["error"])[:300])
-            for choice in chunk.get("choices") or ():
-                content = (choice.get("delta") or {}).get("content")
-                if content:
-                    yield content
+            for delta in _deltas(payload, provider):
+                said = True
+                yield delta
+    if not said:
+        raise _malformed(provider, "the stream ended without any words")
+
+
+MAX_LINE_BYTES = 1 << 20
+
+
+def _malformed(provider: str, detail: str) -> ProviderError:
+    return ProviderError(provider, "server", "the language model's answer was not readable", detail)
+
+
+def _deltas(payload: bytes, provider: str) -> list[str]:
+    try:
+        chunk = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError):
+        raise _malformed(provider, f"malformed stream chunk: {payload[:120]!r}") from None
+    if not isinstance(chunk, dict):
+        raise _malformed(provider, f"a stream chunk that is not an object: {payload[:120]!r}")
+    if "error" in chunk:
+        raise ProviderError(provider, "server", "the language model reported an error", str(chunk["error"])[:300])
+    choices = chunk.get("choices") or []
+    if not isinstance(choices, list):
+        raise _malformed(provider, f"'choices' is not a list: {payload[:120]!r}")
+    out = []
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if not isinstance(choice, dict) or (delta is not None and not isinstance(delta, dict)):
+            raise _malformed(provider, f"a choice of the wrong shape: {payload[:120]!r}")
+        if isinstance(content, str) and content:
+            out.append(content)
+    return out
 
 
 def from_config(section: OpenAILlmConfig, agent: object) -> OpenAICompatibleLLM:

@@ -19,6 +19,7 @@ from vagus.services.stt.base import Transcript
 
 class OpenAICompatibleSTT(HttpProvider):
     name = "openai-stt"
+    what = "the speech-to-text endpoint"
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, language: str | None = "en"):
         super().__init__(base_url, api_key)
@@ -44,7 +45,9 @@ class OpenAICompatibleSTT(HttpProvider):
             except ValueError:
                 raise ProviderError(self.name, "server", "transcription answer is not JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            raise ProviderError(self.name, "server", f"transcription answer has no 'text': {str(body)[:200]}")
+            raise ProviderError(
+                self.name, "server", "the transcription had no text", f"answer without 'text': {str(body)[:200]}"
+            )
         return Transcript(text=body["text"].strip(), language=body.get("language"))
 
 

@@ -22,6 +22,7 @@ PCM_RATE = 24000
 
 class OpenAICompatibleTTS(HttpProvider):
     name = "openai-tts"
+    what = "the text-to-speech endpoint"
 
     def __init__(self, base_url: str, model: str, voice: str, api_key: str | None = None) -> None:
         super().__init__(base_url, api_key)
