@@ -56,23 +56,23 @@ async def play_real_time(rig, audio, tail_s: float) -> None:  # type: ignore[no-
     whole = np.concatenate([audio, silence(tail_s)])
     for start in range(0, len(whole), 320):
         await rig.play(whole[start : start + 320])
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)  # about real time: the deadlines are in wall time
 
 
 @pytest.mark.parametrize("fault", ["hang", "keepalive", "only_done", "cut"])
 async def test_a_misbehaving_llm_gets_a_spoken_apology_in_its_own_turn(fault):
     fake = FakeOpenAI()
     fake.fault = fault
-    config = offline_config(deadlines={"llm_first_token_s": 1.0, "llm_total_s": 2.0})
+    config = offline_config(deadlines={"llm_first_token_s": 0.5, "llm_total_s": 1.0})
     async with fake.serve() as url:
         rig = make_rig(config, turns=[Step("Hello?"), Step("Still there?")])
         rig.tts.seconds_per_word = 0.1  # the apology is over before the user asks again
         llm = OpenAICompatibleLLM(url, "m")
         rig.session.services.llm = llm
         rig.session.answers.services.llm = llm
-        await play_real_time(rig, tone(0.6), 4.5)
+        await play_real_time(rig, tone(0.6), 3.0)
         fake.fault = None  # the second turn is answered
-        await play_real_time(rig, tone(0.6), 4.0)
+        await play_real_time(rig, tone(0.6), 3.0)
         await llm.close()
     errors = rig.of("error")
     assert [e["stage"] for e in errors][:1] == ["llm"]
