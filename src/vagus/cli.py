@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vagus {__version__}")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--plain-logs", action="store_true", help="human-readable logs instead of JSON lines")
+    parser.add_argument(
+        "--log-transcripts",
+        action="store_true",
+        help="JSON logs carry what was said (off by default: transcripts are personal data)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the talk page and WebRTC sessions")
@@ -186,7 +191,7 @@ async def _talk_and_close(services: Services, config: AgentConfig, args: argpars
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    setup_logging(args.log_level, json_lines=not args.plain_logs)
+    setup_logging(args.log_level, json_lines=not args.plain_logs, transcripts=args.log_transcripts or None)
     try:
         return {"serve": _serve, "talk": _talk}[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:

@@ -388,4 +388,13 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     try:
         return AgentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid config: {exc}") from None
+        raise ConfigError(f"invalid config: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """Each problem as `where: what`, without the values given (a config holds API keys)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)

@@ -65,7 +65,9 @@ class PlainFormatter(logging.Formatter):
         return line
 
 
-def setup_logging(level: str = "info", json_lines: bool = True) -> None:
+def setup_logging(level: str = "info", json_lines: bool = True, transcripts: bool | None = None) -> None:
+    """`transcripts`: log what was said (default: only in plain logs, for a person at a terminal)."""
+    log_transcripts(not json_lines if transcripts is None else transcripts)
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
         handler.setFormatter(JsonFormatter())
@@ -78,11 +80,30 @@ def setup_logging(level: str = "info", json_lines: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+WORD_FIELDS = ("text", "user_text", "heard_text")
+"""Event fields that hold what people said: kept out of the logs unless transcripts are asked for."""
+_transcripts = False
+
+
+def log_transcripts(enabled: bool) -> None:
+    """Whether session logs carry what was said (`--log-transcripts`; on for `--plain-logs`)."""
+    global _transcripts
+    _transcripts = enabled
+
+
 def log_session_events(bus: EventBus, session_id: str) -> None:
-    """Log every event of a session as structured data."""
+    """Log every event of a session as structured data; the words said only when asked for (else
+    their length in words), as transcripts are personal data."""
 
     def write(event: object) -> None:
-        if isinstance(event, Event) and event_log.isEnabledFor(logging.INFO):
-            event_log.info(event.type, extra={"event": {"session": session_id, **event.to_dict()}})
+        if not isinstance(event, Event) or not event_log.isEnabledFor(logging.INFO):
+            return
+        data = {"session": session_id, **event.to_dict()}
+        if not _transcripts:
+            for name in WORD_FIELDS:
+                value = data.get(name)
+                if isinstance(value, str) and value:
+                    data[name] = f"[{len(value.split())} words]"
+        event_log.info(event.type, extra={"event": data})
 
     bus.subscribe(write)

@@ -23,6 +23,7 @@ def cpu_onnx_session(path: Path, what: str, threads: int = 1, rewrite: Callable[
     """
     import onnxruntime as ort
 
+    ort.disable_telemetry_events()  # everything offline: no usage events, wherever ORT would send them
     if not path.is_file():
         raise ModelNotFoundError(f"{what} model file not found: {path}")
     options = ort.SessionOptions()

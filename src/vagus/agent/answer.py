@@ -60,7 +60,7 @@ class ErrorReporter:
             log.debug("%s still failing: %s", stage, exc)
             return
         self._down.add(key)
-        log.warning("%s failed (%s): %s", stage, exc.kind, exc.message)
+        log.warning("%s failed (%s): %s%s", stage, exc.kind, exc.message, f" [{exc.detail}]" if exc.detail else "")
         self._bus.publish(ErrorEvent(self._clock.now(), stage, exc.kind, exc.message))
 
     def worked(self, stage: Stage) -> None:
