@@ -22,6 +22,7 @@ from vagus.services.errors import ProviderError
 
 if TYPE_CHECKING:
     from vagus.agent.services import Services
+    from vagus.server.app import Access
     from vagus.transports.file import ConversationResult
 
 log = logging.getLogger("vagus.cli")
@@ -55,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="extra host address to offer in ICE (127.0.0.1 is added when --host is a loopback address)",
     )
+
+    token = sub.add_parser("token", help="mint a session token (signed with server.secret / VAGUS_SECRET)")
+    token.add_argument("--identity", default="user", help="who the token is for (its subject)")
+    token.add_argument("--ttl", type=float, help="seconds it stays valid (default: server.token_ttl_s)")
+    token.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
 
     talk = sub.add_parser("talk", help="run one conversation from a recorded user track")
     talk.add_argument("input", type=Path, help="the user's audio (WAV/FLAC/OGG, any rate, mono or stereo)")
@@ -118,10 +124,12 @@ async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argpars
     from vagus.server.app import create_app
     from vagus.transports.webrtc import WebRTCGateway
 
+    access, talk_url = _access(config, args)
     log.info("loading models…")
     services = build_services(config)
     host = SessionHost(services, config, max_sessions=config.server.max_sessions)
-    runner = web.AppRunner(create_app(WebRTCGateway(host)), access_log=None, handle_signals=False)
+    app = create_app(WebRTCGateway(host), access)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     host.start()
@@ -129,7 +137,7 @@ async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argpars
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"Vagus is listening: open http://{args.host}:{args.port}/ and press 'Start talking'", flush=True)
+    print(f"Vagus is listening: open {talk_url} and press 'Start talking'", flush=True)
     await stop.wait()
     live = len(host)
     log.info("draining: %d live sessions, up to %.0f s", live, config.server.drain_s)
@@ -142,6 +150,49 @@ async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argpars
         log.info("drain time over: closing %d sessions", len(host))
     await runner.cleanup()  # closes the gateway, its peers and the host
     await services.close()
+    return 0
+
+
+def _loopback_only(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _access(config: AgentConfig, args: argparse.Namespace) -> tuple[Access, str]:
+    """Tokens are required on a server reachable beyond this machine, or once a secret is set. A
+    reachable server without a secret makes one for this run and prints a talk link with a token."""
+    from vagus.server.app import Access
+    from vagus.server.auth import ClientLimits, mint_token, new_secret
+
+    sc = config.server
+    required = sc.secret is not None or not _loopback_only(args.host)
+    secret = sc.secret
+    url = f"http://{args.host}:{args.port}/"
+    if required and secret is None:
+        secret = new_secret()
+        print(
+            "vagus: no server.secret (VAGUS_SECRET): tokens are signed with one made for this run",
+            file=sys.stderr,
+            flush=True,
+        )
+    if required:
+        url += "?token=" + mint_token(secret or "", "operator", config.name, sc.token_ttl_s)
+    limits = ClientLimits(sc.max_offers_per_minute, sc.max_sessions_per_client)
+    access = Access(config.name, secret, required, sc.api_key, sc.allowed_origins, sc.token_ttl_s, limits)
+    return access, url
+
+
+def _token(args: argparse.Namespace) -> int:
+    from vagus.server.auth import mint_token
+
+    config = load_config(args.config)
+    if config.server.secret is None:
+        raise ConfigError("no secret to sign with: set server.secret in the config or VAGUS_SECRET")
+    print(mint_token(config.server.secret, args.identity, config.name, args.ttl or config.server.token_ttl_s))
     return 0
 
 
@@ -193,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.log_level, json_lines=not args.plain_logs, transcripts=args.log_transcripts or None)
     try:
-        return {"serve": _serve, "talk": _talk}[args.command](args)
+        return {"serve": _serve, "talk": _talk, "token": _token}[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:
         print(f"vagus: error: {exc}", file=sys.stderr)
         return 2

@@ -298,7 +298,23 @@ class DeadlinesConfig(_Section):
 
 
 class ServerConfig(_Section):
-    """`vagus serve`: admission and shutdown."""
+    """`vagus serve`: access, admission and shutdown."""
+
+    secret: str | None = Field(
+        None,
+        min_length=16,
+        description="signs session tokens (env VAGUS_SECRET); with it, or on a non-loopback host, /offer needs "
+        "a token (`vagus token`); a non-loopback server without it makes a secret for the run",
+    )
+    api_key: str | None = Field(
+        None, min_length=16, description="guards /status and POST /token (env VAGUS_API_KEY), as a Bearer key"
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="web origins besides the server's own that may post offers"
+    )
+    token_ttl_s: float = Field(600, gt=0, le=86400, description="how long a minted token admits a session")
+    max_offers_per_minute: int = Field(20, ge=1, le=10000, description="per client address")
+    max_sessions_per_client: int = Field(4, ge=1, le=10000, description="live sessions per client address")
 
     max_sessions: int = Field(50, ge=1, le=10000, description="sessions admitted at once (more get 503)")
     drain_s: float = Field(
@@ -342,6 +358,8 @@ _ENV = {
     "VAGUS_TTS_BASE_URL": ("tts", "base_url"),
     "VAGUS_TTS_MODEL": ("tts", "model"),
     "VAGUS_TTS_VOICE": ("tts", "voice"),
+    "VAGUS_SECRET": ("server", "secret"),
+    "VAGUS_API_KEY": ("server", "api_key"),
 }
 
 

@@ -15,6 +15,16 @@ from typing import Any
 from aiohttp import web
 
 from vagus.agent.host import HostFull
+from vagus.core.events import SessionEnded
+from vagus.server.auth import (
+    AccessDenied,
+    ClientLimits,
+    bearer,
+    check_origin,
+    key_matches,
+    mint_token,
+    verify_token,
+)
 from vagus.transports.webrtc import SignalingError, WebRTCGateway
 
 log = logging.getLogger("vagus.server")
@@ -22,11 +32,56 @@ log = logging.getLogger("vagus.server")
 MAX_BODY_BYTES = 64 * 1024
 """An SDP offer is a few kilobytes; anything far larger is refused before it is read."""
 
+RETRY_AFTER_FULL_S = 10
+
+
+class Access:
+    """What the server asks of a caller (server/auth.py): `required` tokens whenever it is reachable
+    beyond this machine or a secret is set."""
+
+    def __init__(
+        self,
+        agent: str,
+        secret: str | None = None,
+        required: bool = False,
+        api_key: str | None = None,
+        allowed_origins: list[str] | None = None,
+        token_ttl_s: float = 600,
+        limits: ClientLimits | None = None,
+    ) -> None:
+        if required and not secret:
+            raise ValueError("tokens are required but no secret signs them")
+        self.agent, self.secret, self.required, self.api_key = agent, secret, required, api_key
+        self.allowed_origins = allowed_origins or []
+        self.token_ttl_s = token_ttl_s
+        self.limits = limits or ClientLimits(20, 4)
+
+
 GATEWAY_KEY = web.AppKey("gateway", WebRTCGateway)
+ACCESS_KEY = web.AppKey("access", Access)
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _error(status: int, message: str, retry_after_s: float | None = None) -> web.Response:
+    headers = {"Retry-After": str(max(1, round(retry_after_s)))} if retry_after_s is not None else None
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _admit_offer(request: web.Request) -> None:
+    """Content type, origin, token and the client's budget, in that order (AccessDenied otherwise)."""
+    access = request.app[ACCESS_KEY]
+    if request.content_type != "application/json":
+        raise AccessDenied(415, "an offer must be sent as application/json")
+    check_origin(request.headers.get("Origin"), str(request.url.origin()), access.allowed_origins)
+    if access.required:
+        token = bearer(request.headers.get("Authorization"))
+        if token is None:
+            raise AccessDenied(401, "a session token is required (Authorization: Bearer …; see `vagus token`)")
+        verify_token(token, access.secret or "", access.agent)
+    access.limits.offer(_client(request))
 
 
 @web.middleware
@@ -69,10 +124,14 @@ async def static_file(request: web.Request) -> web.Response:
 async def offer(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _error(413, f"request body too large (limit {MAX_BODY_BYTES} bytes)")
+    try:
+        _admit_offer(request)
+    except AccessDenied as denied:
+        return _error(denied.status, denied.reason, denied.retry_after_s)
     raw = await request.read()
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError):
         return _error(400, 'body must be JSON: {"sdp": "...", "type": "offer"}')
     if not isinstance(body, dict):
         return _error(400, "body must be a JSON object")
@@ -91,10 +150,20 @@ async def offer(request: web.Request) -> web.Response:
     try:
         answer, session_id = await gateway.accept(sdp, kind, echo)
     except SignalingError as exc:
-        return _error(400, str(exc))
+        return _error(400, str(exc) or "the offer could not be negotiated")
     except HostFull as exc:
-        return _error(503, str(exc))
+        return _error(503, str(exc), RETRY_AFTER_FULL_S)
+    _count_session(request, session_id)
     return web.json_response({"sdp": answer.sdp, "type": answer.type, "session_id": session_id})
+
+
+def _count_session(request: web.Request, session_id: str) -> None:
+    limits, client = request.app[ACCESS_KEY].limits, _client(request)
+    hosted = request.app[GATEWAY_KEY].host.sessions.get(session_id)
+    if hosted is None:
+        return
+    limits.opened(client)
+    hosted.session.on(SessionEnded, lambda _event: limits.closed(client))
 
 
 async def favicon(request: web.Request) -> web.Response:
@@ -102,22 +171,49 @@ async def favicon(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process answers. `draining` while it finishes its sessions before exiting."""
-    host = request.app[GATEWAY_KEY].host
-    return web.json_response({"status": "draining" if host.draining else "ok"})
+    """Liveness: the process answers (nothing more, to anyone; load and draining are in /status)."""
+    return web.json_response({"status": "ok"})
 
 
 async def status(request: web.Request) -> web.Response:
-    """Load: sessions live, tick lateness p50/p99, CPU per session (what a load balancer reads)."""
+    """Load: sessions live, tick lateness p50/p99, CPU per session (what a load balancer reads).
+    Needs the API key when one is set; refused on a reachable server without one."""
+    access = request.app[ACCESS_KEY]
+    if access.api_key is not None:
+        if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
+            return _error(401, "the API key is required (Authorization: Bearer …)")
+    elif access.required:
+        return _error(403, "set server.api_key (VAGUS_API_KEY) to read the status of a reachable server")
     return web.json_response(request.app[GATEWAY_KEY].host.status())
 
 
-def create_app(gateway: WebRTCGateway) -> web.Application:
+async def token(request: web.Request) -> web.Response:
+    """Mint a session token for a caller holding the API key: `{"identity": "…"}` (optional)."""
+    access = request.app[ACCESS_KEY]
+    if access.api_key is None or access.secret is None:
+        return _error(404, "token minting is not enabled (set server.api_key and server.secret)")
+    if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
+        return _error(401, "the API key is required (Authorization: Bearer …)")
+    try:
+        body = json.loads(await request.read() or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError):
+        return _error(400, "body must be JSON")
+    identity = body.get("identity", "user") if isinstance(body, dict) else None
+    if not isinstance(identity, str) or not 0 < len(identity) <= 200:
+        return _error(400, "identity must be a string of 1-200 characters")
+    minted = mint_token(access.secret, identity, access.agent, access.token_ttl_s)
+    return web.json_response({"token": minted, "expires_in": int(access.token_ttl_s)})
+
+
+def create_app(gateway: WebRTCGateway, access: Access | None = None) -> web.Application:
+    """`access`: who may open sessions; by default open (a loopback-only server without a secret)."""
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[GATEWAY_KEY] = gateway
+    app[ACCESS_KEY] = access or Access(gateway.config.name)
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/offer", offer)
+    app.router.add_post("/token", token)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/health", healthz)
     app.router.add_get("/status", status)

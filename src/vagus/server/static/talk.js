@@ -90,9 +90,10 @@ async function connect() {
   };
   await pc.setLocalDescription(await pc.createOffer());
   await waitForIce(pc);
+  const token = params.get("token");
   const response = await fetch("/offer", {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, options: { echo: aec } }),
   });
   const answer = await response.json();
