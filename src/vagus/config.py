@@ -315,6 +315,19 @@ class ServerConfig(_Section):
     token_ttl_s: float = Field(600, gt=0, le=86400, description="how long a minted token admits a session")
     max_offers_per_minute: int = Field(20, ge=1, le=10000, description="per client address")
     max_sessions_per_client: int = Field(4, ge=1, le=10000, description="live sessions per client address")
+    admit_max_lateness_ms: float = Field(
+        10, gt=0, le=1000, description="admission by load: no new session while recent ticks start this late (p99)"
+    )
+    admit_max_tick_fraction: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="admission by load: no new session when the tick, with one more session, would take more "
+        "than this fraction of the 20 ms frame (p95 of recent ticks)",
+    )
+    admit_max_cpu: float | None = Field(
+        None, gt=0, le=1024, description="admission by load: most cores of CPU the process may use (default 85 %)"
+    )
 
     max_sessions: int = Field(50, ge=1, le=10000, description="sessions admitted at once (more get 503)")
     drain_s: float = Field(

@@ -252,3 +252,22 @@ async def test_a_transport_waiting_for_audio_is_released_when_the_session_closes
     await asyncio.sleep(0)
     await rig.host.close_session(rig.hosted.id, "bye")
     assert await asyncio.wait_for(waiting, 1.0) is None
+
+
+def test_admission_refuses_a_session_that_would_make_the_tick_late():
+    from vagus.agent.host import HostFull
+
+    rig = make_rig(sessions=10)
+    host = rig.host
+    host.lateness_ms.extend([1.0] * 300)
+    host.tick_ms.extend([5.0] * 300)  # one session costs 5 ms of the 20 ms frame: a second would be 10 ms
+    assert host.overloaded() is None
+    host.open(16000)
+    host.tick_ms.extend([11.0] * 300)  # two sessions, 11 ms: a third would take 16.5 ms > 12 ms
+    with pytest.raises(HostFull, match="a tick would take 16.5 ms"):
+        host.open(16000)
+    host.tick_ms.extend([4.0] * 300)
+    host.lateness_ms.extend([25.0] * 300)  # ticks already late: nobody new
+    with pytest.raises(HostFull, match="late"):
+        host.open(16000)
+    assert host.status()["admitting"] is False

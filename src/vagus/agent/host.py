@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -40,6 +41,9 @@ OUTBOX_FRAMES = 3
 """The agent's frames waiting for the transport: few, so that a barge-in is heard within a frame."""
 STATS_TICKS = 3000
 """Tick statistics cover the last minute."""
+RECENT_TICKS = 250
+"""Admission looks at the last 5 s of ticks."""
+CPU_WINDOW_TICKS = 50
 
 
 class HostFull(RuntimeError):
@@ -120,6 +124,13 @@ class SessionHost:
         self._runner: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[Any]] = set()
         self._cpu_start = (time.process_time(), time.perf_counter())
+        self._cpu_mark = self._cpu_start
+        self.cpu_cores = 0.0
+        """CPU the whole process used over the last second, in cores (model threads included)."""
+        sc = config.server
+        self.max_lateness_ms = sc.admit_max_lateness_ms
+        self.max_tick_fraction = sc.admit_max_tick_fraction
+        self.max_cpu = sc.admit_max_cpu or 0.85 * len(os.sched_getaffinity(0))
 
     # ---- the registry -------------------------------------------------------------------------------
 
@@ -135,6 +146,9 @@ class SessionHost:
             raise HostFull("server is draining: no new sessions")
         if len(self.sessions) >= self.max_sessions:
             raise HostFull(f"server is at its limit of {self.max_sessions} sessions")
+        busy = self.overloaded()
+        if busy is not None:
+            raise HostFull(f"server is at capacity ({busy})")
         session = VoiceSession(self.services, config or self.config, output_rate, clock=clock, session_id=session_id)
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted
@@ -157,6 +171,21 @@ class SessionHost:
 
     def __iter__(self) -> Iterator[HostedSession]:
         return iter(list(self.sessions.values()))
+
+    def overloaded(self) -> str | None:
+        """Why one more session would degrade the live ones, or None: admission by measured load."""
+        recent_late = list(self.lateness_ms)[-RECENT_TICKS:]
+        if len(recent_late) >= 50 and _percentile_of(recent_late, 99) > self.max_lateness_ms:
+            return f"ticks run {_percentile_of(recent_late, 99):.0f} ms late"
+        n = len(self.sessions)
+        recent_cost = list(self.tick_ms)[-RECENT_TICKS:]
+        if n and len(recent_cost) >= 50:
+            projected = _percentile_of(recent_cost, 95) * (n + 1) / n
+            if projected > self.max_tick_fraction * self.frame_s * 1000:
+                return f"a tick would take {projected:.1f} ms of the {self.frame_s * 1000:.0f} ms frame"
+        if n and self.cpu_cores * (n + 1) / n > self.max_cpu:
+            return f"the process uses {self.cpu_cores:.2f} cores"
+        return None
 
     # ---- the tick -----------------------------------------------------------------------------------
 
@@ -234,6 +263,8 @@ class SessionHost:
                 await asyncio.sleep(next_at - now)
                 now = time.perf_counter()
             self.lateness_ms.append((now - next_at) * 1000)
+            if self.ticks % CPU_WINDOW_TICKS == 0:
+                self._measure_cpu()
             try:
                 self.tick()
             except Exception:  # one bad tick must not stop every session
@@ -241,6 +272,13 @@ class SessionHost:
             next_at += period
             if time.perf_counter() - next_at > 5 * period:
                 next_at = time.perf_counter()  # far behind: do not burst to catch up
+
+    def _measure_cpu(self) -> None:
+        cpu, wall = time.process_time(), time.perf_counter()
+        cpu0, wall0 = self._cpu_mark
+        self._cpu_mark = (cpu, wall)
+        if wall > wall0:
+            self.cpu_cores = (cpu - cpu0) / (wall - wall0)
 
     # ---- health, load, drain ------------------------------------------------------------------------
 
@@ -265,6 +303,7 @@ class SessionHost:
             if seconds
             else 0.0,
             "dropped_input_frames": sum(h.dropped_in for h in self.sessions.values()),
+            "admitting": not self.draining and len(self.sessions) < self.max_sessions and self.overloaded() is None,
         }
 
     async def drain(self, timeout_s: float) -> bool:
@@ -283,6 +322,10 @@ class SessionHost:
         await asyncio.gather(*(self.close_session(sid, reason) for sid in list(self.sessions)))
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+def _percentile_of(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
 def _percentile(values: deque[float], q: float) -> float:
