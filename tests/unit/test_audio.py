@@ -146,3 +146,45 @@ def test_read_audio_errors_are_clear(tmp_path):
     truncated.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
     with pytest.raises(AudioFileError):
         read_audio(truncated)
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "seconds", "message"),
+    [(1, 1, 1.0, "1 Hz"), (2**31 - 1, 1, 0.0, "Hz is outside"), (16000, 12, 0.1, "12 channels")],
+)
+def test_a_header_vagus_cannot_take_is_refused_before_reading(tmp_path, rate, channels, seconds, message):
+    import struct
+
+    from vagus.audio.wav import AudioFileError, read_audio
+
+    frames = max(1, int(rate * seconds)) if rate < 10**6 else 16
+    data = b"\x00\x00" * frames * channels
+    fmt = struct.pack("<IHHIIHH", 16, 1, channels, rate, (rate * 2 * channels) % 2**32, 2 * channels, 16)
+    path = tmp_path / "odd.wav"
+    path.write_bytes(
+        b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", len(data)) + data
+    )
+    with pytest.raises(AudioFileError, match=message):
+        read_audio(path)
+
+
+def test_an_output_that_is_not_a_writable_file_is_refused(tmp_path):
+    from vagus.audio.wav import AudioFileError, check_output_path
+
+    with pytest.raises(AudioFileError, match="is a folder"):
+        check_output_path(tmp_path)
+    fifo = tmp_path / "pipe.wav"
+    __import__("os").mkfifo(fifo)
+    with pytest.raises(AudioFileError, match="not a regular file"):
+        check_output_path(fifo)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        import os
+
+        if os.geteuid() != 0:  # root writes anywhere
+            with pytest.raises(AudioFileError, match="no permission"):
+                check_output_path(locked / "out.wav")
+    finally:
+        locked.chmod(0o700)

@@ -7,6 +7,7 @@ traceback from deep inside a codec.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +20,36 @@ class AudioFileError(ValueError):
     """The file is missing, unreadable, or not audio."""
 
 
-def read_audio(path: str | Path, mono: bool = True) -> tuple[np.ndarray, int]:
-    """Read an audio file → (float32 samples, sample rate). Stereo is mixed to mono unless mono=False."""
+MIN_RATE, MAX_RATE = 8000, 192_000
+MAX_CHANNELS = 8
+MAX_SECONDS = 3 * 3600.0
+
+
+def check_audio_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> sf._SoundFileInfo:
+    """Its header, checked before anything is read: a rate, channel count and length that Vagus can
+    take (a 32 KB file whose header says 1 Hz would otherwise be hours of audio to resample)."""
     path = Path(path)
     if not path.exists():
         raise AudioFileError(f"{path}: no such file")
     if path.is_dir():
         raise AudioFileError(f"{path}: is a directory, not an audio file")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioFileError(f"{path}: not a readable audio file ({exc})") from None
+    if not MIN_RATE <= info.samplerate <= MAX_RATE:
+        raise AudioFileError(f"{path}: sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise AudioFileError(f"{path}: {info.channels} channels (at most {MAX_CHANNELS})")
+    if info.frames / info.samplerate > max_seconds:
+        raise AudioFileError(f"{path}: {info.frames / info.samplerate:.0f} s long (at most {max_seconds:.0f} s)")
+    return info
+
+
+def read_audio(path: str | Path, mono: bool = True) -> tuple[np.ndarray, int]:
+    """Read an audio file → (float32 samples, sample rate). Stereo is mixed to mono unless mono=False."""
+    path = Path(path)
+    check_audio_file(path)
     try:
         samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -57,9 +81,16 @@ def check_output_path(path: str | Path, input_path: str | Path | None = None) ->
         raise AudioFileError(f"{path}: cannot write {path.suffix or 'files without a suffix'}; use one of {known}")
     if input_path is not None and path.exists() and path.resolve() == Path(input_path).resolve():
         raise AudioFileError(f"{path}: is the input recording; writing there would overwrite it")
+    if path.exists() and not path.is_file():
+        raise AudioFileError(f"{path}: is not a regular file")
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         raise AudioFileError(f"{path}: {parent} is not a folder")
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(path if path.exists() else existing, os.W_OK):
+        raise AudioFileError(f"{path}: cannot be written (no permission)")
     return path
 
 
@@ -73,7 +104,10 @@ def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int) -> None
         from vagus.audio.resample import resample
 
         data, sample_rate = resample(data, sample_rate, 48000), 48000
-    sf.write(str(path), data, sample_rate, subtype=subtype, format=file_format)
+    try:
+        sf.write(str(path), data, sample_rate, subtype=subtype, format=file_format)
+    except (sf.LibsndfileError, OSError, RuntimeError) as exc:
+        raise AudioFileError(f"{path}: could not be written ({exc})") from None
 
 
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
