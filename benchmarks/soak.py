@@ -1,0 +1,188 @@
+"""Soak: N aiortc clients talking to a real `vagus serve` at once, ramped past capacity.
+
+Runs itself inside a loopback-only network namespace (`unshare -n`, as root), starts `vagus serve`
+(the shipped default config, real models) as a child process, then adds one client every `--every`
+seconds up to `--clients`. Each client plays the committed fixtures in a loop as its microphone and
+counts the agent's frames it receives. Every second the server's `/status` is read.
+
+Reports: sessions admitted and refused (503 with Retry-After), admitted sessions that died (their
+connection failed or closed before the end), the server's p99 tick lateness and input frames dropped
+(backlog), CPU per session, the server's RSS at start and end.
+
+    sudo .venv/bin/python benchmarks/soak.py [--clients 24] [--every 2] [--seconds 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def in_namespace() -> bool:
+    return os.environ.get("VAGUS_SOAK_NS") == "1"
+
+
+def reexec_in_namespace() -> None:
+    if shutil.which("unshare") is None or shutil.which("ip") is None or os.geteuid() != 0:
+        sys.exit("soak.py needs root, unshare and ip: it runs inside a loopback-only network namespace")
+    args = " ".join(f"'{a}'" for a in [sys.executable, *sys.argv])
+    os.execvp("unshare", ["unshare", "-n", "bash", "-c", f"ip link set lo up && VAGUS_SOAK_NS=1 exec {args}"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Client:
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.state = "new"
+        self.frames_in = 0
+        self.died = False
+        self.refused: str | None = None
+        self.pc = None
+        self._drain: asyncio.Future[None] | None = None
+
+    async def run(self, url: str, stop: asyncio.Event) -> None:
+        import aiohttp
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+        from aiortc.contrib.media import MediaPlayer
+
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = pc
+        player = MediaPlayer(str(FIXTURES / "two_questions.wav"), loop=True)
+        pc.addTrack(player.audio)
+
+        @pc.on("track")
+        def on_track(track) -> None:  # type: ignore[no-untyped-def]
+            async def drain() -> None:
+                try:
+                    while True:
+                        await track.recv()
+                        self.frames_in += 1
+                except Exception:
+                    return
+
+            self._drain = asyncio.ensure_future(drain())
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            self.state = pc.connectionState
+            if pc.connectionState in ("failed", "closed") and not stop.is_set():
+                self.died = True
+
+        await pc.setLocalDescription(await pc.createOffer())
+        async with aiohttp.ClientSession() as http:
+            body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+            async with http.post(f"{url}/offer", json=body) as response:
+                answer = await response.json()
+                if response.status != 200:
+                    self.refused = (
+                        f"{response.status} {answer.get('error')} (Retry-After {response.headers.get('Retry-After')})"
+                    )
+                    await pc.close()
+                    player.audio.stop()
+                    return
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await stop.wait()
+        await pc.close()
+        player.audio.stop()
+
+
+async def soak(args: argparse.Namespace) -> None:
+    import aiohttp
+
+    from vagus.transports.webrtc import allow_loopback_candidates
+
+    allow_loopback_candidates(["127.0.0.1"])
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vagus", "--log-level", "warning", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    assert server.stdout is not None
+    server.stdout.readline()  # "Vagus is listening…"
+    url = f"http://127.0.0.1:{port}"
+    rss_start = rss_mb(server.pid)
+    stop = asyncio.Event()
+    clients: list[Client] = []
+    tasks = []
+    samples: list[dict] = []
+    started = time.monotonic()
+    next_client = started
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() - started < args.seconds:
+            if len(clients) < args.clients and time.monotonic() >= next_client:
+                client = Client(len(clients) + 1)
+                clients.append(client)
+                tasks.append(asyncio.ensure_future(client.run(url, stop)))
+                next_client += args.every
+            async with http.get(f"{url}/status") as response:
+                status = await response.json()
+            samples.append(status)
+            live = sum(1 for c in clients if c.refused is None and c.state == "connected")
+            print(
+                f"t={time.monotonic() - started:5.0f}s clients={len(clients):3d} connected={live:3d} "
+                f"refused={sum(c.refused is not None for c in clients):3d} died={sum(c.died for c in clients):2d} "
+                f"server: sessions={status['sessions']:3d} late p99={status['tick_lateness_ms']['p99']:6.1f} ms "
+                f"tick p50={status['tick_ms']['p50']:5.1f} ms cpu={status['process_cpu_percent']:5.0f}% "
+                f"dropped={status['dropped_input_frames']:5d} admitting={status['admitting']}",
+                flush=True,
+            )
+            await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    rss_end = rss_mb(server.pid)
+    server.terminate()
+    server.wait(timeout=60)
+    admitted = [c for c in clients if c.refused is None]
+    summary = {
+        "clients": len(clients),
+        "admitted": len(admitted),
+        "refused": len(clients) - len(admitted),
+        "admitted_that_died": sum(c.died for c in admitted),
+        "max_tick_lateness_p99_ms": max(s["tick_lateness_ms"]["p99"] for s in samples),
+        "max_dropped_input_frames": max(s["dropped_input_frames"] for s in samples),
+        "cpu_percent_per_session_at_peak": max(s["cpu_percent_per_session"] for s in samples),
+        "server_rss_mb": [round(rss_start, 1), round(rss_end, 1)],
+        "refusals": sorted({c.refused for c in clients if c.refused}),
+    }
+    print(json.dumps(summary, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=24)
+    parser.add_argument("--every", type=float, default=2.0, help="seconds between new clients")
+    parser.add_argument("--seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    if not in_namespace():
+        reexec_in_namespace()
+    asyncio.run(soak(args))
+
+
+if __name__ == "__main__":
+    main()
