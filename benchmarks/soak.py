@@ -88,7 +88,7 @@ class Client:
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             self.state = pc.connectionState
-            if pc.connectionState in ("failed", "closed") and not stop.is_set():
+            if pc.connectionState in ("failed", "closed") and not stop.is_set() and self.refused is None:
                 self.died = True
 
         await pc.setLocalDescription(await pc.createOffer())

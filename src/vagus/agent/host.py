@@ -44,6 +44,7 @@ STATS_TICKS = 3000
 RECENT_TICKS = 250
 """Admission looks at the last 5 s of ticks."""
 CPU_WINDOW_TICKS = 50
+CPU_SMOOTHING = 0.2
 
 
 class HostFull(RuntimeError):
@@ -126,7 +127,8 @@ class SessionHost:
         self._cpu_start = (time.process_time(), time.perf_counter())
         self._cpu_mark = self._cpu_start
         self.cpu_cores = 0.0
-        """CPU the whole process used over the last second, in cores (model threads included)."""
+        """CPU the whole process uses, in cores (model threads included), smoothed over ~5 s: answers
+        come in bursts (a transcription takes a core for half a second)."""
         sc = config.server
         self.max_lateness_ms = sc.admit_max_lateness_ms
         self.max_tick_fraction = sc.admit_max_tick_fraction
@@ -183,7 +185,7 @@ class SessionHost:
             projected = _percentile_of(recent_cost, 95) * (n + 1) / n
             if projected > self.max_tick_fraction * self.frame_s * 1000:
                 return f"a tick would take {projected:.1f} ms of the {self.frame_s * 1000:.0f} ms frame"
-        if n and self.cpu_cores * (n + 1) / n > self.max_cpu:
+        if n and self.cpu_cores > self.max_cpu:
             return f"the process uses {self.cpu_cores:.2f} cores"
         return None
 
@@ -278,7 +280,7 @@ class SessionHost:
         cpu0, wall0 = self._cpu_mark
         self._cpu_mark = (cpu, wall)
         if wall > wall0:
-            self.cpu_cores = (cpu - cpu0) / (wall - wall0)
+            self.cpu_cores += CPU_SMOOTHING * ((cpu - cpu0) / (wall - wall0) - self.cpu_cores)
 
     # ---- health, load, drain ------------------------------------------------------------------------
 
