@@ -326,7 +326,10 @@ class ServerConfig(_Section):
         "than this fraction of the 20 ms frame (p95 of recent ticks)",
     )
     admit_max_cpu: float | None = Field(
-        None, gt=0, le=1024, description="admission by load: no new session while the process uses more cores than this (default 85 %)"
+        None,
+        gt=0,
+        le=1024,
+        description="admission by load: no new session while the process uses more cores than this (default 85 %)",
     )
 
     max_sessions: int = Field(50, ge=1, le=10000, description="sessions admitted at once (more get 503)")
