@@ -45,6 +45,7 @@ async def test_unknown_route_is_json_404(client):
         (b'{"sdp": "v=0\\r\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\r\\n"}', 400, "no audio"),
         (b'{"sdp": "v=0\\r\\nm=audio nonsense\\r\\n"}', 400, ""),
         (b"\xff\xfe\x00", 400, "must be JSON"),
+        (b'{"sdp": "v=0\\r\\n' + b"m=audio 9 UDP/TLS/RTP/SAVPF 111\\r\\n" * 700 + b'"}', 400, "700 media sections"),
         (b'{"sdp": "v=0\\r\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\r\\n", "options": 3}', 400, "'options'"),
         (
             b'{"sdp": "v=0\\r\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\r\\n", "options": {"echo": "loud"}}',

@@ -33,6 +33,8 @@ ECHO_CHOICES = ("browser", "server", "off")
 """Where echo is cancelled: in the browser (getUserMedia's canceller), on the server (AEC3 with the
 audio we sent as reference), or nowhere (headphones)."""
 FRAME_SECONDS = 0.02
+MAX_MEDIA_SECTIONS = 8
+"""A talking peer needs an audio section and perhaps a data channel; hundreds are an attack."""
 _INT16 = 1.0 / 32768.0
 
 
@@ -203,6 +205,9 @@ class WebRTCGateway:
             raise SignalingError("not an SDP: it must start with 'v=0'")
         if "m=audio" not in sdp:
             raise SignalingError("the offer has no audio section (m=audio)")
+        sections = sum(1 for line in sdp.splitlines() if line.startswith("m="))
+        if sections > MAX_MEDIA_SECTIONS:
+            raise SignalingError(f"the offer has {sections} media sections (at most {MAX_MEDIA_SECTIONS})")
         config = self.session_config(echo)
         hosted = self.host.open(OUTPUT_RATE, config)  # HostFull: at the limit or draining
         self.host.start()
