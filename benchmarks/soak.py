@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -116,8 +117,22 @@ async def soak(args: argparse.Namespace) -> None:
 
     allow_loopback_candidates(["127.0.0.1"])
     port = free_port()
+    # every client comes from 127.0.0.1: the per-address budgets would refuse them before the load does
+    config = Path(tempfile.mkdtemp()) / "soak.yaml"
+    config.write_text("server: {max_sessions_per_client: 10000, max_offers_per_minute: 10000}\n")
     server = subprocess.Popen(
-        [sys.executable, "-m", "vagus", "--log-level", "warning", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "vagus",
+            "--log-level",
+            "warning",
+            "serve",
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
