@@ -220,6 +220,8 @@ async def test_input_backlog_is_bounded():
     for i in range(INBOX_FRAMES + 10):
         rig.hosted.feed(silence(0.02), i * 0.02)
     assert len(rig.hosted.inbox) == INBOX_FRAMES and rig.hosted.dropped_in == 10
+    (dropped,) = rig.of("input_dropped")  # one event a second at most
+    assert dropped["frames"] == 1
     rig.host.tick()  # the whole backlog in one tick, one round each
     assert not rig.hosted.inbox
 

@@ -29,6 +29,7 @@ from vagus.agent.services import Services
 from vagus.agent.session import Heard, VoiceSession
 from vagus.config import AgentConfig
 from vagus.core.clock import Clock
+from vagus.core.events import InputDropped
 from vagus.senses.silero import SileroModel, SileroState
 
 log = logging.getLogger("vagus.host")
@@ -59,6 +60,7 @@ class HostedSession:
         self.inbox: deque[tuple[np.ndarray, float | None]] = deque()
         self.outbox: deque[np.ndarray] = deque()
         self.dropped_in = 0
+        self._dropped_reported = -math.inf
         self.dropped_out = 0
         self._frame_s = frame_s
         self._ticks = 0
@@ -76,6 +78,10 @@ class HostedSession:
         if len(self.inbox) >= INBOX_FRAMES:
             self.inbox.popleft()
             self.dropped_in += 1
+            now = self.session.clock.now()
+            if now - self._dropped_reported >= 1.0:
+                self._dropped_reported = now
+                self.session.bus.publish(InputDropped(now, self.dropped_in))
         self.inbox.append((pcm, t))
 
     def take_output(self) -> np.ndarray | None:

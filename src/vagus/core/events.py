@@ -199,3 +199,12 @@ class ErrorEvent(Event):
     stage: str
     kind: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputDropped(Event):
+    """The host fell behind this session's microphone and dropped its oldest audio (at most one event
+    a second; `frames` counts all dropped so far)."""
+
+    type: ClassVar[str] = "input_dropped"
+    frames: int
