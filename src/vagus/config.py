@@ -302,7 +302,7 @@ class ServerConfig(_Section):
 
     secret: str | None = Field(
         None,
-        min_length=16,
+        min_length=32,
         description="signs session tokens (env VAGUS_SECRET); with it, or on a non-loopback host, /offer needs "
         "a token (`vagus token`); a non-loopback server without it makes a secret for the run",
     )
