@@ -19,9 +19,16 @@ def split(deltas, **kw):
 def test_sentences_are_released_as_soon_as_they_end():
     splitter = SentenceSplitter()
     assert splitter.push("Hello there") == []
-    assert splitter.push(".") == []  # a terminator must be followed by whitespace (3.5, e.g.)
-    assert splitter.push(" How are you?") == ["Hello there."]
-    assert splitter.flush() == ["How are you?"]
+    assert splitter.push(".") == ["Hello there."]  # on its terminator token: no wait for the next one
+    assert splitter.push(" It is 3") == []
+    assert splitter.push(".") == []  # 3.5 or the end? the next character decides
+    assert splitter.push("5 now, e.g") == []
+    assert splitter.push(".") == []
+    assert splitter.push(" later") == []
+    assert splitter.push("?") == ["It is 3.5 now, e.g. later?"]
+    assert splitter.push("!") == []  # the rest of "?!" is nothing to say
+    assert splitter.push(" Fine") == []
+    assert splitter.flush() == ["Fine"]
 
 
 def test_abbreviations_decimals_and_initials_do_not_split():
