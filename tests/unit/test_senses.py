@@ -283,3 +283,30 @@ def test_delay_estimator_ignores_a_peak_on_the_edge_of_its_search():
     for i in range(0, len(ref), 320):
         est.push(mic[i : i + 320], ref[i : i + 320])
     assert est.delay_ms is None
+
+
+def test_aec3_sleeps_while_nothing_can_echo_and_cancels_again_when_the_agent_speaks(fixtures_dir):
+    """A second after the agent's last sound the canceller stops running (the microphone passes as it
+    is); the next time the agent speaks it cancels again, as well as before the pause."""
+    from vagus.audio.wav import read_audio
+
+    far = read_audio(fixtures_dir / "long_question.wav")[0]
+    quiet = np.zeros(3 * R, np.float32)
+    reference = np.concatenate([far, quiet, far])
+    path = EchoPath(R, 80, 0.0)
+    path.feed(reference)
+    user = speechlike(2, seed=3) * 0.5
+    mic = path.take(len(reference))
+    mic[len(far) + R : len(far) + 3 * R] += user  # the user talks while the agent is quiet
+    engine = Aec3Echo()
+    out = run(engine, mic, reference)
+    silent_run, expected = 0, 0  # blocks more than 1 s after the agent's last sound
+    for i in range(0, len(reference) - 159, 160):
+        silent_run = 0 if reference[i : i + 160].any() else silent_run + 1
+        expected += silent_run > 100
+    assert engine.skipped_blocks == expected and expected * 160 >= 2 * R
+    start = len(far) + int(1.2 * R)
+    assert np.array_equal(out[start : start + R], mic[start : start + R])  # untouched while asleep
+    second = slice(len(far) + len(quiet) + R, len(out))
+    talk = np.abs(reference[second]) > 0.01
+    assert db(mic[second][talk]) - db(out[second][talk]) > 25  # cancels again after the pause

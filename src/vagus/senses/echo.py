@@ -46,6 +46,11 @@ class Aec3Echo:
     """
 
     name = "aec3"
+    idle_after_s = 1.0
+    """Silence of the agent after which no echo of it can remain (the estimator searches 500 ms of
+    delay; rooms ring a few hundred ms more): from then on the canceller is not run at all, and the
+    microphone passes as it is, until the agent makes a sound again. A session's agent is silent
+    about half of the time, and the echo stage was most of its cost whether or not it could echo."""
 
     def __init__(
         self,
@@ -66,13 +71,28 @@ class Aec3Echo:
         self._far_blocks = 0
         self.echo_present = True
         self._hinted_delay: float | None = None
+        self._silent_blocks = 0
+        self._idle_blocks = int(self.idle_after_s * RATE / BLOCK)
+        self.skipped_blocks = 0
 
     def settling(self, settle_s: float) -> bool:
         """The canceller has heard less than `settle_s` of the agent: its residual may still sound like
         speech, so an interruption should need more evidence (measured: a false barge-in 1 s in)."""
         return self.echo_present and self._far_blocks * BLOCK < settle_s * RATE
 
+    @property
+    def idle(self) -> bool:
+        """Nothing the agent played can still be in the microphone."""
+        return self._silent_blocks >= self._idle_blocks
+
     def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        if ref.any():
+            self._silent_blocks = 0
+        else:
+            self._silent_blocks += 1
+            if self._silent_blocks > self._idle_blocks:
+                self.skipped_blocks += 1
+                return mic  # pay only for what can happen: no echo, no canceller
         self._apm.reverse(ref)
         delay = self.estimator.delay_ms
         if delay is not None and delay != self._hinted_delay:
