@@ -286,8 +286,8 @@ def test_delay_estimator_ignores_a_peak_on_the_edge_of_its_search():
 
 
 def test_aec3_sleeps_while_nothing_can_echo_and_cancels_again_when_the_agent_speaks(fixtures_dir):
-    """A second after the agent's last sound the canceller stops running (the microphone passes as it
-    is); the next time the agent speaks it cancels again, as well as before the pause."""
+    """A second after the agent's last sound only AEC3 runs (the linear canceller, double-talk detector
+    and delay estimator rest); the next time the agent speaks it cancels again as before the pause."""
     from vagus.audio.wav import read_audio
 
     far = read_audio(fixtures_dir / "long_question.wav")[0]
@@ -306,7 +306,7 @@ def test_aec3_sleeps_while_nothing_can_echo_and_cancels_again_when_the_agent_spe
         expected += silent_run > 100
     assert engine.skipped_blocks == expected and expected * 160 >= 2 * R
     start = len(far) + int(1.2 * R)
-    assert np.array_equal(out[start : start + R], mic[start : start + R])  # untouched while asleep
+    assert db(out[start : start + R]) > db(mic[start : start + R]) - 3  # the user passes while it rests
     second = slice(len(far) + len(quiet) + R, len(out))
     talk = np.abs(reference[second]) > 0.01
     assert db(mic[second][talk]) - db(out[second][talk]) > 25  # cancels again after the pause
