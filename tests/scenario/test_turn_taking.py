@@ -21,6 +21,8 @@ def run_conversation(*args, **kwargs):  # type: ignore[no-untyped-def]
     """Model calls take no media time here: what these tests check happens at fixed points of the
     audio (words over the agent's answer), which must not move with the CPU's speed or load."""
     return _run_conversation(*args, instant=True, **kwargs)
+
+
 R = 16000
 
 
