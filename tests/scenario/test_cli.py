@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.fake_openai import free_port
+
 pytestmark = pytest.mark.slow
 
 
@@ -112,12 +114,6 @@ def test_talk_fails_with_the_reason_when_every_turn_failed(tmp_path, fixtures_di
     assert proc.returncode == 1
     assert "every turn failed (llm connection" in proc.stderr
     assert "Unclosed" not in proc.stderr and "Traceback" not in proc.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_on_a_port_in_use_fails_at_once_in_one_line():

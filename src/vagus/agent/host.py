@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,6 @@ from vagus.agent.session import Heard, VoiceSession
 from vagus.config import AgentConfig
 from vagus.core.clock import Clock
 from vagus.core.events import InputDropped
-from vagus.senses.silero import SileroModel, SileroState
 
 log = logging.getLogger("vagus.host")
 
@@ -66,8 +65,6 @@ class HostedSession:
         self._ticks = 0
         self._out_pos = 0
         self._ready = asyncio.Event()
-        self.cpu_s = 0.0
-        """Seconds of CPU spent on this session in ticks (its share of batched calls included)."""
 
     @property
     def id(self) -> str:
@@ -129,7 +126,6 @@ class SessionHost:
         self.tick_ms: deque[float] = deque(maxlen=STATS_TICKS)
         self.batch_sizes: deque[int] = deque(maxlen=STATS_TICKS)
         self._runner: asyncio.Task[None] | None = None
-        self._closing: set[asyncio.Task[Any]] = set()
         self._cpu_start = (time.process_time(), time.perf_counter())
         self._cpu_mark = self._cpu_start
         self.cpu_cores = 0.0
@@ -168,12 +164,6 @@ class SessionHost:
             hosted._ready.set()
             await hosted.session.close(reason)
 
-    def close_later(self, session_id: str, reason: str) -> None:
-        """Close a session from inside one of its own callbacks or tasks, without cancelling the caller."""
-        task = asyncio.get_running_loop().create_task(self.close_session(session_id, reason))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
     def __len__(self) -> int:
         return len(self.sessions)
 
@@ -183,12 +173,12 @@ class SessionHost:
     def overloaded(self) -> str | None:
         """Why one more session would degrade the live ones, or None: admission by measured load."""
         recent_late = list(self.lateness_ms)[-RECENT_TICKS:]
-        if len(recent_late) >= 50 and _percentile_of(recent_late, 99) > self.max_lateness_ms:
-            return f"ticks run {_percentile_of(recent_late, 99):.0f} ms late"
+        if len(recent_late) >= 50 and _percentile(recent_late, 99) > self.max_lateness_ms:
+            return f"ticks run {_percentile(recent_late, 99):.0f} ms late"
         n = len(self.sessions)
         recent_cost = list(self.tick_ms)[-RECENT_TICKS:]
         if n and len(recent_cost) >= 50:
-            projected = _percentile_of(recent_cost, 95) * (n + 1) / n
+            projected = _percentile(recent_cost, 95) * (n + 1) / n
             if projected > self.max_tick_fraction * self.frame_s * 1000:
                 return f"a tick would take {projected:.1f} ms of the {self.frame_s * 1000:.0f} ms frame"
         if n and self.cpu_cores > self.max_cpu:
@@ -206,54 +196,37 @@ class SessionHost:
         for _ in range(rounds):  # a late transport may have queued several frames: one round each
             self._frame_round([h for h in hosted if h.inbox])
         for h in hosted:
-            began = time.perf_counter()
             h._pull()
-            h.cpu_s += time.perf_counter() - began
         self.ticks += 1
         self.tick_ms.append((time.perf_counter() - start) * 1000)
 
     def _frame_round(self, hosted: list[HostedSession]) -> None:
         heard: list[tuple[HostedSession, Heard]] = []
         for h in hosted:
-            pcm, t = h.inbox.popleft()
-            began = time.perf_counter()
-            frame = h.session.hear(pcm, t)
-            h.cpu_s += time.perf_counter() - began
+            frame = h.session.hear(*h.inbox.popleft())
             if frame is not None:
                 heard.append((h, frame))
-        probabilities = self._score(heard)
-        for (h, frame), probs in zip(heard, probabilities, strict=True):
-            began = time.perf_counter()
-            h.session.decide(frame, probs)
-            h.cpu_s += time.perf_counter() - began
+        for (h, frame), probabilities in zip(heard, self._score(heard), strict=True):
+            h.session.decide(frame, probabilities)
 
     def _score(self, heard: list[tuple[HostedSession, Heard]]) -> list[list[float]]:
-        """Every pending chunk of every session, in as few model calls as there are chunks per frame
-        (one, at 20 ms frames and 32 ms chunks), grouped by model."""
+        """Every pending chunk of every session in one call of the shared model per chunk depth (one
+        call a tick at 20 ms frames and 32 ms chunks), each session with its own recurrent state."""
         out: list[list[float]] = [[] for _ in heard]
         depth = max((len(f.chunks) for _, f in heard), default=0)
+        model = self.services.vad
         for k in range(depth):
-            groups: dict[int, tuple[SileroModel, list[int]]] = {}
-            for i, (h, f) in enumerate(heard):
-                if len(f.chunks) > k:
-                    model = h.session.vad.model
-                    groups.setdefault(id(model), (model, []))[1].append(i)
-            for model, members in groups.values():
-                began = time.perf_counter()
-                probs = self._infer(model, [heard[i][1].chunks[k][0] for i in members], [heard[i][0] for i in members])
-                share = (time.perf_counter() - began) / len(members)
-                self.batch_sizes.append(len(members))
-                for i, p in zip(members, probs, strict=True):
-                    out[i].append(float(p))
-                    heard[i][0].cpu_s += share
+            members = [i for i, (_, f) in enumerate(heard) if len(f.chunks) > k]
+            chunks = [heard[i][1].chunks[k][0] for i in members]
+            states = [heard[i][0].session.vad.state for i in members]
+            if len(members) == 1:
+                probabilities = [model.infer(chunks[0], states[0])]
+            else:
+                probabilities = model.infer_batch(np.stack(chunks), states).tolist()
+            self.batch_sizes.append(len(members))
+            for i, p in zip(members, probabilities, strict=True):
+                out[i].append(p)
         return out
-
-    @staticmethod
-    def _infer(model: SileroModel, chunks: list[np.ndarray], hosted: list[HostedSession]) -> np.ndarray:
-        states: list[SileroState] = [h.session.vad.state for h in hosted]
-        if len(chunks) == 1:
-            return np.array([model.infer(chunks[0], states[0])], dtype=np.float32)
-        return model.infer_batch(np.stack(chunks), states)
 
     # ---- real time ----------------------------------------------------------------------------------
 
@@ -297,7 +270,7 @@ class SessionHost:
         self._cpu_start = (cpu_now, wall_now)
         wall = max(wall_now - wall0, 1e-9)
         seconds = len(self.tick_ms) * self.frame_s
-        per_session = [h.cpu_s for h in self.sessions.values()]
+        sessions = max(len(self.sessions), 1)
         return {
             "sessions": len(self.sessions),
             "max_sessions": self.max_sessions,
@@ -307,7 +280,7 @@ class SessionHost:
             "tick_ms": {"p50": _percentile(self.tick_ms, 50), "p99": _percentile(self.tick_ms, 99)},
             "vad_batch_mean": round(float(np.mean(self.batch_sizes)), 2) if self.batch_sizes else 0.0,
             "process_cpu_percent": round((cpu_now - cpu0) / wall * 100, 1),
-            "cpu_percent_per_session": round(sum(self.tick_ms) / 1000 / seconds / max(len(per_session), 1) * 100, 2)
+            "cpu_percent_per_session": round(sum(self.tick_ms) / 1000 / seconds / sessions * 100, 2)
             if seconds
             else 0.0,
             "dropped_input_frames": sum(h.dropped_in for h in self.sessions.values()),
@@ -328,16 +301,8 @@ class SessionHost:
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
         await asyncio.gather(*(self.close_session(sid, reason) for sid in list(self.sessions)))
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
 
 
-def _percentile_of(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
-
-
-def _percentile(values: deque[float], q: float) -> float:
-    if not values:
-        return 0.0
-    result = float(np.percentile(np.fromiter(values, dtype=np.float64), q))
-    return round(result, 3) if math.isfinite(result) else 0.0
+def _percentile(values: Iterable[float], q: float) -> float:
+    data = np.fromiter(values, dtype=np.float64)
+    return round(float(np.percentile(data, q)), 3) if data.size else 0.0
