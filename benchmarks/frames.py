@@ -117,12 +117,12 @@ def main() -> None:
     rest = {}
     for name, config in (
         ("light: VAD + endpointer + capture + playout", light),
-        ("default: + AEC3 + double talk", default),
+        ("default: + AEC3 (agent silent: the rest of the echo stage rests)", default),
     ):
         speech_us = session_frame_cost(model, speech, config)
         silence_us = session_frame_cost(model, silence, config)
         rest[name] = silence_us
-        print(f"  {name:46s} speech {speech_us:7.1f} µs  silence {silence_us:7.1f} µs")
+        print(f"  {name:66s} speech {speech_us:7.1f} µs  silence {silence_us:7.1f} µs")
     print("\nSilero VAD per session per 32 ms chunk:")
     costs = batch_costs(model, [1, 8, 32, 128])
     for b, (batched, single) in costs.items():
@@ -131,7 +131,7 @@ def main() -> None:
     print("\nreal-time sessions per core, from the frame path alone (estimate; capacity.py measures it):")
     for name, silence_us in rest.items():
         per_frame = best * 20 / 32 + max(0.0, silence_us - costs[1][1] * 20 / 32)
-        print(f"  {name:46s} per session {20_000 / silence_us:6.0f}   batched VAD {20_000 / per_frame:6.0f}")
+        print(f"  {name:66s} per session {20_000 / silence_us:6.0f}   batched VAD {20_000 / per_frame:6.0f}")
     kib = memory_per_session(model, speech, light)
     print(f"\nmemory per session, light path (beyond the shared models): {kib:7.1f} KiB")
 
