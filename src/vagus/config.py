@@ -158,11 +158,31 @@ class AcknowledgementConfig(_Section):
     after_ms: float = Field(1500, gt=0, le=30000, description="no answer audio this long after the turn ended")
 
 
+class SpeculationConfig(_Section):
+    """Work started at the first silence, before the turn is decided, and thrown away unheard when the
+    user goes on: the answer then starts sooner by the time the decision waits."""
+
+    stt: bool = Field(
+        True,
+        description="transcribe the turn so far once a silence has lasted after_ms; the turn's answer (or the "
+        "end-of-turn transcript check) uses those words when the user stays silent",
+    )
+    llm: bool = Field(
+        False,
+        description="also start the language model's answer on those words, held until the turn is decided "
+        "(preemptive generation; with a hosted model each pause costs a request)",
+    )
+    after_ms: float = Field(
+        64, ge=0, le=5000, description="silence after which the speculative work starts (the VAD is sure later)"
+    )
+
+
 class TurnConfig(_Section):
     silence_ms: float = Field(
         500, gt=0, le=10000, description="silence after speech that ends the user's turn (end_of_turn.model: none)"
     )
     end_of_turn: EndOfTurnConfig = EndOfTurnConfig()
+    speculation: SpeculationConfig = SpeculationConfig()
     min_utterance_ms: float = Field(150, ge=0, le=5000, description="shorter speech is ignored as noise")
     max_utterance_s: float = Field(30, gt=1, le=300)
     preroll_ms: float = Field(300, ge=0, le=2000, description="audio kept before the detected speech start")

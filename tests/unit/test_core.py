@@ -90,3 +90,12 @@ async def test_session_close_cancels_its_tasks_and_refuses_new_ones():
     coro = forever()
     with pytest.raises(RuntimeError):
         session.spawn(coro, "late")
+
+
+async def test_the_wall_clock_wakes_at_the_time_asked_not_on_a_polling_step():
+    from vagus.core.clock import MonotonicClock, sleep_until
+
+    clock = MonotonicClock()
+    due = clock.now() + 0.03
+    await sleep_until(clock, due)
+    assert clock.now() >= due

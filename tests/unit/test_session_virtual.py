@@ -22,8 +22,12 @@ async def test_a_turn_is_answered_after_the_silence_and_the_providers_delays():
     (final,) = rig.of("transcript_final")
     assert final["text"] == "What time is it?"
     (latency,) = rig.of("turn_latency")
-    # decided → STT 0.2 → LLM 0.3 → TTS 0.05, then the next frame
-    assert latency["t"] - ended["t"] == pytest.approx(0.55, abs=0.021)
+    # the words were transcribed speculatively 64 ms into the silence (turns.speculation.after_ms), so
+    # after the decision only the LLM (0.3) and TTS (0.05) are waited, then the next frame
+    ((kind, asked),) = rig.stt.calls
+    assert asked - ended["speech_end"] == pytest.approx(0.064, abs=0.021)
+    assert latency["t"] - ended["t"] == pytest.approx(0.36, abs=0.021)
+    assert latency["speculative"] == ["stt"] and latency["stages_ms"]["stt"] < 5
     assert rig.tts.spoken == ["It is noon."]
     (stopped,) = rig.of("agent_speech_stopped")
     assert not stopped["interrupted"]

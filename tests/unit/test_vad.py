@@ -91,3 +91,28 @@ def test_batched_inference_matches_one_by_one(silero):
     states = [SileroState() for _ in range(3)]
     batched = [silero.infer_batch(chunks, states) for _ in range(2)]
     assert np.allclose(np.array(singles).T, np.array(batched), atol=1e-5)
+
+
+def test_the_end_of_speech_is_placed_inside_the_last_voiced_chunk(silero):
+    """The model decides per 32 ms chunk; the stop carries where the energy of the last voiced chunk
+    ends (8 ms steps), not the start of the first quiet chunk."""
+    from vagus.senses.vad import speech_end_within
+
+    vad = VoiceActivityDetector(silero, VadSettings(min_speech_ms=64, min_silence_ms=128))
+    tone = (0.3 * np.sin(np.arange(CHUNK) * 2 * np.pi * 220 / 16000)).astype(np.float32)
+    tail = tone.copy()
+    tail[200:] = 0.0  # the speech ends 12.5 ms into this chunk
+    transitions = []
+    chunks = [tone] * 4 + [tail] + [np.zeros(CHUNK, np.float32)] * 5
+    probabilities = [0.9] * 5 + [0.1] * 5
+    for i, (chunk, p) in enumerate(zip(chunks, probabilities, strict=True)):
+        tr = vad.feed_probability(p, i * CHUNK_SECONDS, chunk)
+        if tr is not None:
+            transitions.append(tr)
+    stop = transitions[-1]
+    assert not stop.speaking
+    true_end = 4 * CHUNK_SECONDS + 200 / 16000
+    assert true_end <= stop.at <= true_end + 0.008
+    # without the chunk's audio, the boundary of the quiet run as before
+    assert speech_end_within(None, 1.0) == 1.0
+    assert speech_end_within(np.zeros(CHUNK, np.float32), 1.0) == 1.0

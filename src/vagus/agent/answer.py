@@ -17,6 +17,7 @@ import numpy as np
 
 from vagus.agent.latency import TurnRecord
 from vagus.agent.services import Services
+from vagus.agent.speculation import Draft
 from vagus.brain.context import Conversation
 from vagus.brain.speaker import speak_answer
 from vagus.config import DeadlinesConfig
@@ -93,12 +94,41 @@ class AnswerPipeline:
         self.deadlines = deadlines or DeadlinesConfig()
 
     async def respond(
-        self, turn: TurnRecord, audio: np.ndarray, words: str | None, committed: Callable[[], None]
+        self,
+        turn: TurnRecord,
+        audio: np.ndarray,
+        words: str | None,
+        committed: Callable[[], None],
+        draft: Draft | None = None,
     ) -> None:
-        """`words`: the turn's transcript when already known; `committed` is called once the turn is
-        past the point where more speech would continue it (its transcript is final)."""
+        """`words`: the turn's transcript when already known; `draft`: what was prepared for this
+        turn's silence (`agent/speculation.py`); `committed` is called once the turn is past the point
+        where more speech would continue it (its transcript is final)."""
+        try:
+            await self._respond(turn, audio, words, committed, draft)
+        finally:
+            if draft is not None:
+                draft.cancel()
+
+    async def _respond(
+        self,
+        turn: TurnRecord,
+        audio: np.ndarray,
+        words: str | None,
+        committed: Callable[[], None],
+        draft: Draft | None,
+    ) -> None:
+        attempts = (0, 1)
+        if words is None and draft is not None:
+            start = time.perf_counter()
+            words = await draft.transcript()
+            if words is not None:
+                turn.stages_ms["stt"] = (time.perf_counter() - start) * 1000
+                turn.speculative.append("stt")
+            elif draft.error is not None:  # the speculative call was the first attempt
+                attempts = (1,) if self._may_retry(turn, draft.error) else ()
         if words is None:
-            words = await self._transcribe(turn, audio)
+            words = await self._transcribe(turn, audio, attempts, draft.error if draft is not None else None)
             if words is None:
                 await self._apologise(turn, "stt")
                 self.playout.close()
@@ -112,14 +142,25 @@ class AnswerPipeline:
         await self._hold_if_unfinished(turn, text)
         committed()
         self._bus.publish(TranscriptFinal(self._clock.now(), turn.number, text))
-        await self._answer(turn, text)
+        await self._answer(turn, text, draft)
         self.playout.close()  # not on cancellation: an interruption has already stopped the playout
         if turn.speak.first_audio_queued is None:  # nothing was said: still remember what was asked
             self.conversation.add_user(text)
 
-    async def _transcribe(self, turn: TurnRecord, audio: np.ndarray) -> str | None:
+    async def _transcribe(
+        self,
+        turn: TurnRecord,
+        audio: np.ndarray,
+        attempts: tuple[int, ...] = (0, 1),
+        failed: ProviderError | None = None,
+    ) -> str | None:
+        """`attempts`: (1,) when a speculative call already failed with `failed`, () when that failure
+        is final."""
         stt = self.services.stt
-        for attempt in (0, 1):
+        if not attempts and failed is not None:
+            self.errors.failed("stt", failed, turn.number)
+            return None
+        for attempt in attempts:
             start = time.perf_counter()
             try:
                 transcript = await call_within(
@@ -143,13 +184,17 @@ class AnswerPipeline:
     def _may_retry(self, turn: TurnRecord, exc: ProviderError) -> bool:
         return exc.retryable and time.perf_counter() - turn.decided_real < RETRY_BUDGET_S
 
-    async def _answer(self, turn: TurnRecord, text: str) -> None:
+    async def _answer(self, turn: TurnRecord, text: str, draft: Draft | None = None) -> None:
         messages = self.conversation.messages()
         messages.append({"role": "user", "content": text})
+        ahead = draft.answer_for(messages) if draft is not None else None
+        if ahead is not None:
+            turn.speculative.append("llm")
         for attempt in (0, 1):
             self.playout.begin(turn.number)
             try:
-                await self.speak(turn, self._llm_stream(messages))
+                deltas = ahead if attempt == 0 and ahead is not None else self.llm_stream(messages)
+                await self.speak(turn, deltas)
             except ProviderError as exc:
                 stage = _stage(exc, "llm")
                 if attempt == 0 and not turn.speak.sentences and self._may_retry(turn, exc):
@@ -164,7 +209,7 @@ class AnswerPipeline:
                 self.errors.worked("tts")
             return
 
-    def _llm_stream(self, messages: list[Message]) -> AsyncIterator[str]:
+    def llm_stream(self, messages: list[Message]) -> AsyncIterator[str]:
         llm, d = self.services.llm, self.deadlines
 
         def expired(which: str) -> ProviderError:

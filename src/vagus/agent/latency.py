@@ -32,6 +32,7 @@ class TurnRecord:
     held: bool = False
     marks: dict[str, float] = field(default_factory=dict)
     stages_ms: dict[str, float] = field(default_factory=dict)
+    speculative: list[str] = field(default_factory=list)
     speak: SpeakTimings = field(default_factory=SpeakTimings)
 
 
@@ -69,4 +70,5 @@ def latency_event(turn: TurnRecord, now: float) -> TurnLatency:
         stages_ms={k: round(v, 2) for k, v in stages.items()},
         overhead_ms=round(framework_overhead_ms(turn, stages), 3),
         response_ms=round((now - turn.speech_end) * 1000, 1),
+        speculative=list(turn.speculative),
     )

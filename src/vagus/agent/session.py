@@ -20,6 +20,7 @@ import numpy as np
 from vagus.agent.answer import AnswerPipeline
 from vagus.agent.latency import TurnRecord, latency_event
 from vagus.agent.services import Services
+from vagus.agent.speculation import Draft, Speculator
 from vagus.brain.context import Conversation
 from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
@@ -106,11 +107,21 @@ class VoiceSession(Session):
             self.sleep_until,
             config.deadlines,
         )
+        self.speculation = Speculator(
+            tc.speculation,
+            services.stt,
+            self.unfinished,
+            self.conversation.messages,
+            self.answers.llm_stream,
+            config.deadlines,
+            self.spawn,
+        )
         self._turn_count = 0
         self._current: TurnRecord | None = None
         self._response: asyncio.Task[None] | None = None
         self._carry: tuple[np.ndarray, float] | None = None
         self._pending_audio: tuple[np.ndarray, float] | None = None
+        self._turn_due: float | None = None
         self.judge = TurnJudge(
             services.end_of_turn,
             services.stt,
@@ -121,6 +132,7 @@ class VoiceSession(Session):
             self.spawn,
             self.check_turn_end,
             lambda: self.barge_in.pause is not None,
+            self.speculation.words_for,
         )
         log_session_events(self.bus, self.id)
         self.bus.publish(SessionStarted(self.clock.now(), self.id))
@@ -159,8 +171,8 @@ class VoiceSession(Session):
         """Second half of a frame: the turn logic, given the VAD model's probability per chunk."""
         transitions = [
             tr
-            for (_, start), p in zip(heard.chunks, probabilities, strict=True)
-            if (tr := self.vad.feed_probability(float(p), start)) is not None
+            for (chunk, start), p in zip(heard.chunks, probabilities, strict=True)
+            if (tr := self.vad.feed_probability(float(p), start, chunk)) is not None
         ]
         pcm, t = heard.pcm, heard.t
         end = t + len(pcm) / INPUT_RATE
@@ -172,6 +184,8 @@ class VoiceSession(Session):
                 self._speech_stopped(transition)
         self.barge_in.frame(end, self.vad.speaking)
         self.judge.frame(end, self.vad.silent_since)
+        if self.speculation.enabled:
+            self.speculation.frame(end, self._silence_start(), self.endpointer.speech_start, self.recorder.peek)
         if self.senses is not None and (report := self.senses.report(t)) is not None:
             self.bus.publish(report)
         if not self.cues.prepared:
@@ -181,6 +195,26 @@ class VoiceSession(Session):
             ep = self.endpointer
             self.cues.maybe_backchannel(end, quiet, ep.speech_start, ep.paused_mid_turn, self._turn_count + 1)
         self.check_turn_end(end)
+        self._check_turn_end_at_due(end, end - t)
+
+    def _check_turn_end_at_due(self, now: float, frame_s: float) -> None:
+        """A turn whose silence runs out before the next frame is decided at that moment, not at the
+        frame's end (up to a frame later than the policy says). Speech in those last milliseconds
+        arrives with the next frame and continues the turn (`turn_continued`)."""
+        ep = self.endpointer
+        start = ep.silence_start
+        if start is None or self.barge_in.pause is not None:
+            return
+        due = start + ep.required_silence()
+        if now < due < now + frame_s and due != self._turn_due:
+            self._turn_due = due
+            self.spawn(self._turn_end_due(due), "turn-due")
+
+    async def _turn_end_due(self, due: float) -> None:
+        await sleep_until(self.clock, due)
+        if self._turn_due == due:
+            self._turn_due = None
+            self.check_turn_end(max(due, self.clock.now()) + 1e-9)
 
     def pull_audio(self, n: int) -> np.ndarray:
         """The agent's next `n` output samples at `output_rate` (silence when it has nothing to say)."""
@@ -222,6 +256,17 @@ class VoiceSession(Session):
 
     def peek_speech(self, seconds: float) -> np.ndarray:
         return self.recorder.peek(seconds)
+
+    def _silence_start(self) -> float | None:
+        """The start of the current silence in an open turn, while work may be prepared for it (not
+        while the agent is paused or an answer is on its way)."""
+        if self.barge_in.pause is not None or self._response is not None or self._carry is not None:
+            return None
+        start = self.vad.silent_since if self.vad.speaking else self.endpointer.silence_start
+        known = self.judge.known_words
+        if known is not None and known[0] == start:
+            return None  # its words are known already (the barge-in check transcribed them)
+        return start
 
     def check_turn_end(self, now: float) -> None:
         """While the agent is paused the user's turn stays open: a backchannel is no turn, and words
@@ -278,9 +323,10 @@ class VoiceSession(Session):
         self._current = turn
         # words already transcribed are this turn's words when it is the same speech and nothing was carried
         words = self.judge.take_words(decision.speech_end)
+        draft = self.speculation.take(decision.speech_end, speech_start)
         if speech_start != decision.speech_start:
             words = None
-        self._response = self.spawn(self._respond(turn, audio, words), f"turn-{turn.number}")
+        self._response = self.spawn(self._respond(turn, audio, words, draft), f"turn-{turn.number}")
         if self.cues.acknowledgement is not None:
             self.spawn(
                 self.cues.acknowledge_when_slow(turn.number, turn.decided, lambda: self._still_silent(turn)), "ack"
@@ -297,12 +343,12 @@ class VoiceSession(Session):
         elif self.playout.active:
             self.playout.interrupt()
 
-    async def _respond(self, turn: TurnRecord, audio: np.ndarray, words: str | None) -> None:
+    async def _respond(self, turn: TurnRecord, audio: np.ndarray, words: str | None, draft: Draft | None) -> None:
         def committed() -> None:
             self._pending_audio = None
 
         try:
-            await self.answers.respond(turn, audio, words, committed)
+            await self.answers.respond(turn, audio, words, committed, draft)
         finally:
             if self._response is asyncio.current_task():
                 self._response = None
@@ -339,5 +385,6 @@ class VoiceSession(Session):
         if self.closed:
             return
         self.cancel_answer()
+        self.speculation.discard()
         await super().close()
         self.bus.publish(SessionEnded(self.clock.now(), self.id, reason))

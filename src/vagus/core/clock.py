@@ -29,6 +29,11 @@ class MonotonicClock:
     def now(self) -> float:
         return time.monotonic() - self._origin
 
+    async def sleep_until(self, t: float) -> None:
+        """Wake at session time `t` (to the event loop's timer precision, not a polling step)."""
+        while (left := t - self.now()) > 0:
+            await asyncio.sleep(left)
+
 
 class ManualClock:
     """A clock that moves only when told to (tests and offline media time)."""

@@ -181,6 +181,9 @@ class TurnLatency(Event):
     overhead_ms: float = 0.0
     response_ms: float = 0.0
     """End of user speech → first agent audio sent."""
+    speculative: list[str] = field(default_factory=list)
+    """Stages started before the turn was decided and used (`stt`, `llm`): their `stages_ms` are only
+    the wait left after the decision."""
 
 
 @dataclass(frozen=True, slots=True)

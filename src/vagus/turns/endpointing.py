@@ -82,6 +82,13 @@ class SilenceEndpointer:
         return self._speech_start
 
     @property
+    def silence_start(self) -> float | None:
+        """In a turn, after the VAD's stop: when the speech ended (the current silence began)."""
+        if self._speech_start is None or self._speaking:
+            return None
+        return self._speech_end
+
+    @property
     def paused_mid_turn(self) -> float | None:
         """The start of the current silence when the model judged the turn unfinished, else None."""
         p, w = self.probability, self.semantic

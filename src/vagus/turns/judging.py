@@ -32,6 +32,10 @@ class EndOfTurnModel(Protocol):
     async def judge(self, audio: np.ndarray) -> float: ...
 
 
+class _Draft(Protocol):
+    async def transcript(self) -> str | None: ...
+
+
 class TurnJudge:
     def __init__(
         self,
@@ -44,10 +48,13 @@ class TurnJudge:
         spawn: Callable[[Coroutine[Any, Any, Any], str], object],
         check_turn_end: Callable[[float], None],
         paused: Callable[[], bool],
+        drafts: Callable[[float], _Draft | None] | None = None,
     ) -> None:
         self._model, self._stt, self._endpointer, self._recorder = model, stt, endpointer, recorder
         self._unfinished, self._clock, self._spawn = unfinished, clock, spawn
         self._check_turn_end, self._paused = check_turn_end, paused
+        self._drafts = drafts
+        """The speculative draft for a silence (`agent/speculation.py`): its words serve the check."""
         self.known_words: tuple[float, str] | None = None
         """(speech end, words) already transcribed: the turn ending there needs no second transcription."""
 
@@ -79,10 +86,13 @@ class TurnJudge:
     async def judge_words(self, speech_end: float, audio: np.ndarray) -> None:
         """The model heard an unfinished utterance: a transcript that is a finished sentence ends the
         turn sooner (`text_silence_ms`), and becomes the turn's transcript."""
-        try:
-            text = (await self._stt.transcribe(audio, INPUT_RATE)).text.strip()
-        except ProviderError:  # the long wait applies, and the turn is transcribed again
-            return
+        draft = self._drafts(speech_end) if self._drafts is not None else None
+        text = await draft.transcript() if draft is not None else None
+        if text is None:
+            try:
+                text = (await self._stt.transcribe(audio, INPUT_RATE)).text.strip()
+            except ProviderError:  # the long wait applies, and the turn is transcribed again
+                return
         if self._endpointer.speech_start is None or self._unfinished is None:
             return  # the turn already ended (the long wait ran out first)
         self._unfinished.learn(text)
