@@ -7,6 +7,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -21,8 +22,10 @@ from vagus.packaged import ModelNotFoundError
 from vagus.services.errors import ProviderError
 
 if TYPE_CHECKING:
+    from vagus.agent.host import SessionHost
     from vagus.agent.services import Services
     from vagus.server.app import Access
+    from vagus.server.workers import WorkerPool
     from vagus.transports.file import ConversationResult
 
 log = logging.getLogger("vagus.cli")
@@ -51,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-sessions", type=int, help="sessions at once (default: server.max_sessions, 50)")
     serve.add_argument("--drain-s", type=float, help="on SIGTERM, how long live sessions may finish (server.drain_s)")
     serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="worker processes, each with its own models (default: server.workers, one per core)",
+    )
+    serve.add_argument(
         "--ice-address",
         action="append",
         default=[],
@@ -70,6 +78,26 @@ def _parser() -> argparse.ArgumentParser:
     talk.add_argument("--transcript", type=Path, help="write the JSON timeline of turns and latencies here")
     talk.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def worker_count(configured: int | None) -> int:
+    """`server.workers`, or one per core this process may run on."""
+    if configured is not None:
+        return configured
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -99,6 +127,8 @@ def _serve(args: argparse.Namespace) -> int:
         config.server.max_sessions = args.max_sessions
     if args.drain_s is not None:
         config.server.drain_s = args.drain_s
+    if args.workers is not None:
+        config.server.workers = args.workers
     sock = _bind(args.host, args.port)
     ice = list(args.ice_address)
     try:
@@ -108,6 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
         pass  # a host name
     if ice:
         allow_loopback_candidates(ice)
+    args.ice = ice
     try:
         return asyncio.run(_serve_forever(config, sock, args))
     finally:
@@ -125,31 +156,51 @@ async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argpars
     from vagus.transports.webrtc import WebRTCGateway
 
     access, talk_url = _access(config, args)
-    log.info("loading models…")
-    services = build_services(config)
-    host = SessionHost(services, config, max_sessions=config.server.max_sessions)
-    app = create_app(WebRTCGateway(host), access)
+    workers = worker_count(config.server.workers)
+    services = None
+    pool: WorkerPool | None = None
+    host: SessionHost | None = None
+    if workers > 1:
+        from vagus.server.workers import WorkerPool
+
+        log.info("starting %d workers (each loads its models)…", workers)
+        logs = {"level": args.log_level, "json_lines": not args.plain_logs, "transcripts": args.log_transcripts or None}
+        pool = WorkerPool(config, workers, args.ice, logs)
+        try:
+            await pool.start()
+        except RuntimeError as exc:
+            raise ServeError(str(exc)) from None
+        app = create_app(pool, access)
+    else:
+        log.info("loading models…")
+        services = build_services(config)
+        host = SessionHost(services, config, max_sessions=config.server.max_sessions)
+        app = create_app(WebRTCGateway(host), access)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    host.start()
+    if host is not None:
+        host.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"Vagus is listening: open {talk_url} and press 'Start talking'", flush=True)
+    where = f" ({workers} workers)" if pool is not None else ""
+    print(f"Vagus is listening{where}: open {talk_url} and press 'Start talking'", flush=True)
     await stop.wait()
-    live = len(host)
+    live = len(pool if pool is not None else host)  # type: ignore[arg-type]
     log.info("draining: %d live sessions, up to %.0f s", live, config.server.drain_s)
     if live:
         print(
             f"vagus: draining {live} live sessions (up to {config.server.drain_s:.0f} s)", file=sys.stderr, flush=True
         )
-    done = await host.drain(config.server.drain_s)
-    if not done:
+    if pool is not None:
+        await pool.drain(config.server.drain_s)
+    elif host is not None and not await host.drain(config.server.drain_s):
         log.info("drain time over: closing %d sessions", len(host))
-    await runner.cleanup()  # closes the gateway, its peers and the host
-    await services.close()
+    await runner.cleanup()  # closes the sessions: the gateway, its peers and the host, or the workers
+    if services is not None:
+        await services.close()
     return 0
 
 

@@ -352,7 +352,16 @@ class ServerConfig(_Section):
         description="admission by load: no new session while the process uses more cores than this (default 85 %)",
     )
 
-    max_sessions: int = Field(50, ge=1, le=10000, description="sessions admitted at once (more get 503)")
+    max_sessions: int = Field(
+        50, ge=1, le=10000, description="sessions admitted at once, over all workers (more get 503)"
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=512,
+        description="worker processes, each with its own models and tick, sessions routed to the least loaded; "
+        "null: one per core this process may use (1: everything in one process)",
+    )
     drain_s: float = Field(
         60, ge=0, le=86400, description="on SIGTERM: how long live sessions may go on before the server exits"
     )

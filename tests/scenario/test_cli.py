@@ -130,7 +130,7 @@ def test_serve_on_a_port_in_use_fails_at_once_in_one_line():
 def test_serve_answers_health_and_status_and_drains_on_sigterm():
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vagus", "serve", "--port", str(port), "--drain-s", "5"],
+        [sys.executable, "-m", "vagus", "serve", "--port", str(port), "--drain-s", "5", "--workers", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -150,3 +150,17 @@ def test_serve_answers_health_and_status_and_drains_on_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_refuses_a_worker_count_below_one():
+    proc = vagus("serve", "--workers", "0")
+    assert proc.returncode == 2 and "--workers: must be at least 1" in proc.stderr
+
+
+def test_the_default_worker_count_is_one_per_usable_core():
+    import os
+
+    from vagus.cli import worker_count
+
+    assert worker_count(None) == len(os.sched_getaffinity(0))
+    assert worker_count(3) == 3

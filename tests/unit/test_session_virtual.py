@@ -24,7 +24,7 @@ async def test_a_turn_is_answered_after_the_silence_and_the_providers_delays():
     (latency,) = rig.of("turn_latency")
     # the words were transcribed speculatively 64 ms into the silence (turns.speculation.after_ms), so
     # after the decision only the LLM (0.3) and TTS (0.05) are waited, then the next frame
-    ((kind, asked),) = rig.stt.calls
+    ((_, asked),) = rig.stt.calls
     assert asked - ended["speech_end"] == pytest.approx(0.064, abs=0.021)
     assert latency["t"] - ended["t"] == pytest.approx(0.36, abs=0.021)
     assert latency["speculative"] == ["stt"] and latency["stages_ms"]["stt"] < 5

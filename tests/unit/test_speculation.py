@@ -63,9 +63,7 @@ async def test_an_answer_started_ahead_is_dropped_when_the_user_goes_on():
     assert rig.tts.spoken == ["Done."]
     assert [e["text"] for e in rig.of("transcript_final")] == ["Turn on the lights in the kitchen."]
     # the conversation holds only the final words and the answer that was heard
-    assert [m["content"] for m in rig.llm.prompts[1] if m["role"] != "system"] == [
-        "Turn on the lights in the kitchen."
-    ]
+    assert [m["content"] for m in rig.llm.prompts[1] if m["role"] != "system"] == ["Turn on the lights in the kitchen."]
 
 
 async def test_a_speculative_answer_that_fails_is_asked_again_after_the_decision():

@@ -1,5 +1,6 @@
 """The HTTP app: the talk page at `/`, WebRTC signaling at `POST /offer`, liveness at `/healthz` and the
-host's load at `/status`.
+load at `/status`. Sessions live behind a `Sessions` backend: this process's own host
+(`LocalSessions`), or worker processes (`server/workers.py`, `vagus serve --workers N`).
 
 Bad requests get a JSON error with a reason and the right status; nothing a client sends can take
 the server down.
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -57,7 +59,48 @@ class Access:
         self.limits = limits or ClientLimits(20, 4)
 
 
-GATEWAY_KEY = web.AppKey("gateway", WebRTCGateway)
+class Sessions(Protocol):
+    """Where sessions live: `accept` answers an offer (SignalingError: a bad offer; HostFull: no room)."""
+
+    name: str
+
+    async def accept(self, sdp: str, kind: str, echo: str) -> tuple[str, str, str]:
+        """(answer sdp, answer type, session id)"""
+        ...
+
+    def watch_end(self, session_id: str, callback: Callable[[], None]) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalSessions:
+    """Sessions on this process's own host, through its WebRTC gateway."""
+
+    def __init__(self, gateway: WebRTCGateway) -> None:
+        self.gateway = gateway
+        self.name = gateway.config.name
+
+    async def accept(self, sdp: str, kind: str, echo: str) -> tuple[str, str, str]:
+        answer, session_id = await self.gateway.accept(sdp, kind, echo)
+        return answer.sdp, answer.type, session_id
+
+    def watch_end(self, session_id: str, callback: Callable[[], None]) -> None:
+        hosted = self.gateway.host.sessions.get(session_id)
+        if hosted is None:
+            callback()
+            return
+        hosted.session.on(SessionEnded, lambda _event: callback())
+
+    def status(self) -> dict[str, Any]:
+        return self.gateway.host.status()
+
+    async def close(self) -> None:
+        await self.gateway.close()
+
+
+SESSIONS_KEY = web.AppKey("sessions", Sessions)
 ACCESS_KEY = web.AppKey("access", Access)
 
 
@@ -146,24 +189,17 @@ async def offer(request: web.Request) -> web.Response:
     echo = options.get("echo", "browser")
     if not isinstance(echo, str):
         return _error(400, "options.echo must be a string")
-    gateway = request.app[GATEWAY_KEY]
+    sessions = request.app[SESSIONS_KEY]
     try:
-        answer, session_id = await gateway.accept(sdp, kind, echo)
+        answer_sdp, answer_type, session_id = await sessions.accept(sdp, kind, echo)
     except SignalingError as exc:
         return _error(400, str(exc) or "the offer could not be negotiated")
     except HostFull as exc:
         return _error(503, str(exc), RETRY_AFTER_FULL_S)
-    _count_session(request, session_id)
-    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session_id": session_id})
-
-
-def _count_session(request: web.Request, session_id: str) -> None:
     limits, client = request.app[ACCESS_KEY].limits, _client(request)
-    hosted = request.app[GATEWAY_KEY].host.sessions.get(session_id)
-    if hosted is None:
-        return
     limits.opened(client)
-    hosted.session.on(SessionEnded, lambda _event: limits.closed(client))
+    sessions.watch_end(session_id, lambda: limits.closed(client))
+    return web.json_response({"sdp": answer_sdp, "type": answer_type, "session_id": session_id})
 
 
 async def favicon(request: web.Request) -> web.Response:
@@ -184,7 +220,7 @@ async def status(request: web.Request) -> web.Response:
             return _error(401, "the API key is required (Authorization: Bearer …)")
     elif access.required:
         return _error(403, "set server.api_key (VAGUS_API_KEY) to read the status of a reachable server")
-    return web.json_response(request.app[GATEWAY_KEY].host.status())
+    return web.json_response(request.app[SESSIONS_KEY].status())
 
 
 async def token(request: web.Request) -> web.Response:
@@ -205,11 +241,14 @@ async def token(request: web.Request) -> web.Response:
     return web.json_response({"token": minted, "expires_in": int(access.token_ttl_s)})
 
 
-def create_app(gateway: WebRTCGateway, access: Access | None = None) -> web.Application:
-    """`access`: who may open sessions; by default open (a loopback-only server without a secret)."""
+def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None) -> web.Application:
+    """`sessions`: where they live (a gateway is this process's own host); `access`: who may open
+    them, by default anyone (a loopback-only server without a secret)."""
+    if isinstance(sessions, WebRTCGateway):
+        sessions = LocalSessions(sessions)
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
-    app[GATEWAY_KEY] = gateway
-    app[ACCESS_KEY] = access or Access(gateway.config.name)
+    app[SESSIONS_KEY] = sessions
+    app[ACCESS_KEY] = access or Access(sessions.name)
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/offer", offer)
@@ -220,7 +259,7 @@ def create_app(gateway: WebRTCGateway, access: Access | None = None) -> web.Appl
     app.router.add_get("/favicon.ico", favicon)
 
     async def shutdown(app: web.Application) -> None:
-        await gateway.close()
+        await sessions.close()
 
     app.on_shutdown.append(shutdown)
     return app

@@ -1,0 +1,175 @@
+"""`vagus serve --workers 2` with two aiortc clients, run inside a loopback-only network namespace:
+
+    unshare -n bash -c 'ip link set lo up && exec python tests/e2e/workers_session.py'
+
+Two clients talk at once (the fixtures as microphones, events over a data channel); one worker is
+killed; the other client's session must go on, the front must report the death and start a new
+worker; SIGTERM ends the server with exit 0. Prints `REPORT {json}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+VAGUS = [sys.executable, "-m", "vagus", "--log-level", "warning"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Client:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.events: list[dict] = []
+        self.frames = 0
+        self.session_id: str | None = None
+        self.reader: asyncio.Future[None] | None = None
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.player = MediaPlayer(str(FIXTURES / "two_questions.wav"), loop=True)
+
+    async def connect(self, http: aiohttp.ClientSession, url: str) -> int:
+        pc = self.pc
+        pc.addTrack(self.player.audio)
+        channel = pc.createDataChannel("events")
+
+        @channel.on("message")
+        def on_message(message: str) -> None:
+            self.events.append(json.loads(message))
+
+        @pc.on("track")
+        def on_track(track) -> None:  # type: ignore[no-untyped-def]
+            async def drain() -> None:
+                try:
+                    while True:
+                        await track.recv()
+                        self.frames += 1
+                except Exception:  # the connection ended
+                    return
+
+            self.reader = asyncio.ensure_future(drain())
+
+        await pc.setLocalDescription(await pc.createOffer())
+        body = {"sdp": pc.localDescription.sdp, "type": "offer", "options": {"echo": "browser"}}
+        async with http.post(f"{url}/offer", json=body) as response:
+            answer = await response.json()
+            if response.status != 200:
+                return response.status
+        self.session_id = answer["session_id"]
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        return 200
+
+    def said(self) -> list[str]:
+        return [e["text"] for e in self.events if e.get("type") == "transcript_final"]
+
+    async def close(self) -> None:
+        await self.pc.close()
+        self.player.audio.stop()
+
+
+async def until(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.25)
+    return False
+
+
+async def main() -> dict:
+    from vagus.transports.webrtc import allow_loopback_candidates
+
+    allow_loopback_candidates(["127.0.0.1"])
+    port = free_port()
+    config = Path(tempfile.mkdtemp()) / "workers.yaml"
+    config.write_text("server: {drain_s: 2}\ntts: {provider: piper, noise_scale: 0, noise_w_scale: 0}\n")
+    server = subprocess.Popen(
+        [*VAGUS, "serve", "--workers", "2", "--port", str(port), "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    report: dict = {}
+    url = f"http://127.0.0.1:{port}"
+    clients = [Client("a"), Client("b")]
+    try:
+        assert server.stdout is not None
+        report["banner"] = server.stdout.readline().strip()
+        async with aiohttp.ClientSession() as http:
+
+            async def status() -> dict:
+                async with http.get(f"{url}/status") as response:
+                    return await response.json()
+
+            first = await status()
+            report["workers_at_start"] = [(w["pid"], w["ready"]) for w in first["workers"]]
+            report["offers"] = [await clients[0].connect(http, url)]
+            await asyncio.sleep(1.0)  # the front's next poll sees the first session
+            report["offers"].append(await clients[1].connect(http, url))
+
+            async def both_answered() -> bool:
+                return all(c.said() for c in clients)
+
+            report["both_answered"] = await until(both_answered, 60)
+            routed = await status()
+            report["sessions_per_worker"] = [w.get("sessions") for w in routed["workers"]]
+            report["said"] = {c.name: c.said()[:1] for c in clients}
+            a, b = clients
+            victim = next(w for w in routed["workers"] if a.session_id in w["session_ids"])
+            survivor = next(w for w in routed["workers"] if w["pid"] != victim["pid"])
+            report["b_on_survivor"] = b.session_id in survivor["session_ids"]
+            frames_before = b.frames
+            os.kill(victim["pid"], signal.SIGKILL)
+
+            async def restarted() -> bool:
+                s = await status()
+                return s["restarts"] >= 1 and all(w["ready"] for w in s["workers"])
+
+            report["restarted"] = await until(restarted, 60)
+            after = await status()
+            report["deaths"] = after["worker_deaths"]
+            report["survivor_kept_pid"] = any(w["pid"] == survivor["pid"] for w in after["workers"])
+            report["survivor_sessions"] = next(w["sessions"] for w in after["workers"] if w["pid"] == survivor["pid"])
+            await asyncio.sleep(1.0)
+            report["survivor_frames_grew"] = b.frames > frames_before
+            report["survivor_session_listed"] = any(
+                b.session_id in w["session_ids"] for w in after["workers"] if w["pid"] == survivor["pid"]
+            )
+            report["new_pid"] = [w["pid"] for w in after["workers"] if w["pid"] != survivor["pid"]]
+            report["victim_pid"] = victim["pid"]
+            # a new session after the death goes to a ready worker
+            late = Client("c")
+            report["offer_after_death"] = await late.connect(http, url)
+            clients.append(late)
+        for c in clients:
+            await c.close()
+        server.send_signal(signal.SIGTERM)
+        report["exit_code"] = server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        report["stderr_tail"] = (server.stderr.read() if server.stderr else "")[-2000:]
+    return report
+
+
+if __name__ == "__main__":
+    print("REPORT " + json.dumps(asyncio.run(main())), flush=True)
