@@ -45,6 +45,8 @@ from vagus.core.clock import ManualClock
 from vagus.senses.silero import SileroModel
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+MODEL_SECONDS = {"end_of_turn": 0.0}
+"""CPU seconds of the end-of-turn model's worker thread (for the breakdown per session-frame)."""
 RATE = 16000
 FRAME = 320
 FRAME_S = 0.02
@@ -72,6 +74,16 @@ def build(vad_only: bool) -> tuple[Services, AgentConfig]:
 
         end_of_turn = SmartTurnModel()
         end_of_turn.warmup()
+        run_batch = end_of_turn._worker._run_batch
+
+        def timed(items):  # type: ignore[no-untyped-def]
+            start = time.thread_time()
+            try:
+                return run_batch(items)
+            finally:
+                MODEL_SECONDS["end_of_turn"] += time.thread_time() - start
+
+        end_of_turn._worker._run_batch = timed
     services = Services(
         vad=SileroModel(), stt=FixedDelaySTT(), llm=FixedDelayLLM(), tts=FixedDelayTTS(), end_of_turn=end_of_turn
     )
@@ -109,6 +121,7 @@ async def run_capacity(n: int, seconds: float, services: Services, config: Agent
     lateness: list[float] = []
     tick_ms: list[float] = []
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    eot0 = MODEL_SECONDS["end_of_turn"]
     next_at = time.perf_counter()
     ticks = int(seconds / FRAME_S)
     for _ in range(ticks):
@@ -132,6 +145,9 @@ async def run_capacity(n: int, seconds: float, services: Services, config: Agent
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
     turns = sum(h.session._turn_count for h in hosted)
+    frames = n * ticks
+    front_end = sum(sum(h.session.senses.stats.seconds.values()) for h in hosted if h.session.senses is not None)
+    end_of_turn = MODEL_SECONDS["end_of_turn"] - eot0
     await host.close()
     warm = lateness[len(lateness) // 10 :]  # the first seconds load caches
     return {
@@ -142,6 +158,8 @@ async def run_capacity(n: int, seconds: float, services: Services, config: Agent
         "cpu_ms_per_session_frame": round(cpu / wall * FRAME_S * 1000 / n, 3),
         "core_percent": round(cpu / wall * 100, 1),
         "turns": turns,
+        "front_end_us": round(front_end / frames * 1e6, 1),
+        "end_of_turn_us": round(end_of_turn / frames * 1e6, 1),
     }
 
 
@@ -217,7 +235,8 @@ def main() -> None:
         best = n if ok else best
         print(
             f"  {n:8d} {r['lateness_p50_ms']:9.2f} {r['lateness_p99_ms']:9.2f} {r['tick_p50_ms']:9.2f} "
-            f"{r['cpu_ms_per_session_frame']:15.3f} {r['core_percent']:7.1f}  {'ok' if ok else 'LATE'}",
+            f"{r['cpu_ms_per_session_frame']:15.3f} {r['core_percent']:7.1f}  {'ok' if ok else 'LATE'}"
+            f"   of which echo stage {r['front_end_us']:.0f} µs, end-of-turn model {r['end_of_turn_us']:.0f} µs",
             flush=True,
         )
         if not ok:

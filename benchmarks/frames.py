@@ -58,7 +58,16 @@ def chain_cost() -> float:
 def session_frame_cost(model: SileroModel, audio: np.ndarray, config) -> float:  # type: ignore[no-untyped-def]
     services = Services(vad=model, stt=None, llm=None, tts=None)  # type: ignore[arg-type]
     config = config.model_copy(
-        update={"turns": config.turns.model_copy(update={"silence_ms": 1e4, "max_utterance_s": 300})}
+        update={
+            "turns": config.turns.model_copy(
+                update={
+                    "silence_ms": 1e4,
+                    "max_utterance_s": 300,
+                    # the frame path alone: no task is started (no event loop runs here)
+                    "speculation": config.turns.speculation.model_copy(update={"stt": False}),
+                }
+            )
+        }
     )
     clock = ManualClock()
     session = VoiceSession(services, config, output_rate=48000, clock=clock)

@@ -188,3 +188,23 @@ def test_an_output_that_is_not_a_writable_file_is_refused(tmp_path):
                 check_output_path(locked / "out.wav")
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.parametrize(("src", "dst", "block"), [(48000, 16000, 960), (48000, 16000, 481), (16000, 48000, 160)])
+def test_silence_skips_the_filter_but_gives_the_same_samples(src, dst, block):
+    from vagus.audio.resample import IntegerRatioResampler
+
+    rng = np.random.default_rng(1)
+    parts = [
+        np.zeros(block * 3, np.float32),
+        rng.standard_normal(block).astype(np.float32),
+        np.zeros(block * 4, np.float32),
+    ]
+    signal = np.concatenate(parts * 2)
+    fast, reference = IntegerRatioResampler(src, dst), IntegerRatioResampler(src, dst)
+    out_fast = np.concatenate([fast.process(signal[i : i + block]) for i in range(0, len(signal), block)])
+    outs = []  # the reference runs the filter on every block
+    for i in range(0, len(signal), block):
+        reference._quiet = False
+        outs.append(reference.process(signal[i : i + block]))
+    np.testing.assert_allclose(out_fast, np.concatenate(outs), atol=1e-7)

@@ -310,3 +310,23 @@ def test_aec3_sleeps_while_nothing_can_echo_and_cancels_again_when_the_agent_spe
     second = slice(len(far) + len(quiet) + R, len(out))
     talk = np.abs(reference[second]) > 0.01
     assert db(mic[second][talk]) - db(out[second][talk]) > 25  # cancels again after the pause
+
+
+def test_the_direct_apm_calls_match_livekits_wrapper():
+    """The fixed-bytes fast path (senses/apm.py) and livekit's public wrapper cancel identically."""
+    from vagus.senses.apm import BLOCK, ApmBlock
+
+    rng = np.random.default_rng(3)
+    ref = (0.1 * rng.standard_normal(BLOCK * 300)).astype(np.float32)
+    mic = (0.5 * np.roll(ref, 480) + 0.01 * rng.standard_normal(len(ref))).astype(np.float32)
+    direct, wrapped = ApmBlock(echo_cancellation=True), ApmBlock(echo_cancellation=True)
+    assert direct._direct is not None
+    wrapped._direct = None
+    for i in range(300):
+        block = slice(i * BLOCK, (i + 1) * BLOCK)
+        direct.reverse(ref[block])
+        wrapped.reverse(ref[block])
+        a, b = direct.process(mic[block]), wrapped.process(mic[block])
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    assert float(np.mean(a**2)) < float(np.mean(mic[-BLOCK:] ** 2)) / 10  # it cancels (> 10 dB)

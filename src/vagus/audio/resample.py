@@ -53,10 +53,17 @@ class IntegerRatioResampler:
         if up:
             self._kernel = self._kernel * np.float32(self.factor)  # zero-stuffing divides the level by factor
         self._history = np.zeros(len(self._kernel) - 1, np.float32)  # at the high rate
+        self._quiet = True  # the history is all zeros: silence in gives silence out, without the filter
         self._skip = 0  # down: input samples to pass over before the next kept output
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, dtype=np.float32)
+        if self._quiet and not samples.any():  # the agent is silent most of the time
+            if self.up:
+                return np.zeros(len(samples) * self.factor, np.float32)
+            kept = len(range(self._skip, len(samples), self.factor))
+            self._skip = (self._skip - len(samples)) % self.factor
+            return np.zeros(kept, np.float32)
         if self.up:
             high = np.zeros(len(samples) * self.factor, np.float32)
             high[:: self.factor] = samples
@@ -64,6 +71,7 @@ class IntegerRatioResampler:
             high = samples
         x = np.concatenate([self._history, high])
         self._history = x[len(x) - len(self._history) :].copy()
+        self._quiet = not self._history.any()
         y = np.convolve(x, self._kernel, "valid")
         if self.up:
             return y
