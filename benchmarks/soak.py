@@ -9,7 +9,10 @@ Reports: sessions admitted and refused (503 with Retry-After), admitted sessions
 connection failed or closed before the end), the server's p99 tick lateness and input frames dropped
 (backlog), CPU per session, the server's RSS at start and end.
 
-    sudo .venv/bin/python benchmarks/soak.py [--clients 24] [--every 2] [--seconds 120]
+    sudo .venv/bin/python benchmarks/soak.py [--clients 24] [--every 2] [--seconds 120] [--workers 1]
+
+`--workers N` runs `vagus serve --workers N`: the figures are then summed (sessions, dropped frames,
+CPU) or the worst (tick lateness) over the workers, and RSS is the front's plus every worker's.
 """
 
 from __future__ import annotations
@@ -52,6 +55,32 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_tree_mb(pid: int) -> float:
+    """The server's resident memory with its worker processes."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
+    return rss_mb(pid) + sum(rss_tree_mb(k) for k in kids)
+
+
+def combined(status: dict) -> dict:
+    """One host's status, or the sum (the worst lateness) over `vagus serve --workers N`."""
+    workers = [w for w in status.get("workers", []) if w.get("ready") and "tick_lateness_ms" in w]
+    if "workers" not in status:
+        return status
+    if not workers:
+        return {**status, "tick_lateness_ms": {"p99": 0.0}, "tick_ms": {"p50": 0.0}, "process_cpu_percent": 0.0,
+                "dropped_input_frames": 0, "cpu_percent_per_session": 0.0}  # fmt: skip
+    return {
+        "sessions": sum(w["sessions"] for w in workers),
+        "admitting": status["admitting"],
+        "tick_lateness_ms": {"p99": max(w["tick_lateness_ms"]["p99"] for w in workers)},
+        "tick_ms": {"p50": max(w["tick_ms"]["p50"] for w in workers)},
+        "process_cpu_percent": sum(w["process_cpu_percent"] for w in workers),
+        "dropped_input_frames": sum(w["dropped_input_frames"] for w in workers),
+        "cpu_percent_per_session": max(w["cpu_percent_per_session"] for w in workers),
+    }
 
 
 class Client:
@@ -132,6 +161,8 @@ async def soak(args: argparse.Namespace) -> None:
             str(port),
             "--config",
             str(config),
+            "--workers",
+            str(args.workers),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -141,7 +172,8 @@ async def soak(args: argparse.Namespace) -> None:
     assert server.stdout is not None
     server.stdout.readline()  # "Vagus is listening…"
     url = f"http://127.0.0.1:{port}"
-    rss_start = rss_mb(server.pid)
+    await asyncio.sleep(1.0)
+    rss_start = rss_tree_mb(server.pid)
     stop = asyncio.Event()
     clients: list[Client] = []
     tasks = []
@@ -156,7 +188,7 @@ async def soak(args: argparse.Namespace) -> None:
                 tasks.append(asyncio.ensure_future(client.run(url, stop)))
                 next_client += args.every
             async with http.get(f"{url}/status") as response:
-                status = await response.json()
+                status = combined(await response.json())
             samples.append(status)
             live = sum(1 for c in clients if c.refused is None and c.state == "connected")
             print(
@@ -170,7 +202,7 @@ async def soak(args: argparse.Namespace) -> None:
             await asyncio.sleep(1.0)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    rss_end = rss_mb(server.pid)
+    rss_end = rss_tree_mb(server.pid)
     server.terminate()
     server.wait(timeout=60)
     admitted = [c for c in clients if c.refused is None]
@@ -183,6 +215,8 @@ async def soak(args: argparse.Namespace) -> None:
         "max_dropped_input_frames": max(s["dropped_input_frames"] for s in samples),
         "cpu_percent_per_session_at_peak": max(s["cpu_percent_per_session"] for s in samples),
         "server_rss_mb": [round(rss_start, 1), round(rss_end, 1)],
+        "workers": args.workers,
+        "process_cpu_percent_at_peak": max(s["process_cpu_percent"] for s in samples),
         "refusals": sorted({c.refused for c in clients if c.refused}),
     }
     print(json.dumps(summary, indent=2))
@@ -193,6 +227,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=24)
     parser.add_argument("--every", type=float, default=2.0, help="seconds between new clients")
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--workers", type=int, default=1, help="vagus serve --workers")
     args = parser.parse_args()
     if not in_namespace():
         reexec_in_namespace()
