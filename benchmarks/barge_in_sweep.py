@@ -64,7 +64,9 @@ async def synthesise(services: Services, text: str) -> list[tuple[str, np.ndarra
 
 
 def scripted_answer(session: VoiceSession, sentences: list[tuple[str, np.ndarray]]):
-    async def respond(turn, audio, words, committed) -> None:  # replaces STT → LLM → TTS
+    async def respond(turn, audio, words, committed, draft=None) -> None:  # replaces STT → LLM → TTS
+        if draft is not None:
+            draft.cancel()  # the words are not needed: the answer is a recording
         committed()
         session.playout.begin(turn.number)
         for text, pcm in sentences:

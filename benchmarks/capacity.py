@@ -13,7 +13,7 @@ model) the same way.
 **Memory** (`--memory`): N sessions on a virtual clock, as fast as the CPU allows, for
 `--minutes` simulated minutes; RSS after each minute (flat = no growth per session over time).
 
-    .venv/bin/python benchmarks/capacity.py [--sessions 2,4,6,8,10] [--seconds 20] [--vad-only] [--core 0]
+    .venv/bin/python benchmarks/capacity.py [--sessions 2,4,6,8,10] [--seconds 20] [--vad-only | --no-echo] [--core 0]
     .venv/bin/python benchmarks/capacity.py --memory [--sessions 20] [--minutes 10]
 """
 
@@ -62,12 +62,14 @@ def user_track() -> np.ndarray:
     return np.concatenate(parts)
 
 
-def build(vad_only: bool) -> tuple[Services, AgentConfig]:
+def build(vad_only: bool, no_echo: bool = False) -> tuple[Services, AgentConfig]:
     config = load_config(None, env={})
     if vad_only:
         config = config.model_validate(
             {"senses": {"echo": {"enabled": False}}, "turns": {"end_of_turn": {"model": "none"}}}
         )
+    elif no_echo:  # the talk page's default: the browser cancels the echo, the server's ear does the rest
+        config = config.model_validate({"senses": {"echo": {"enabled": False}}})
     end_of_turn = None
     if config.turns.end_of_turn.model == "smart_turn":
         from vagus.turns.smart_turn import SmartTurnModel
@@ -204,6 +206,9 @@ def main() -> None:
     parser.add_argument("--sessions", default="2,4,6,8,10,12")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--vad-only", action="store_true", help="no echo canceller, no end-of-turn model")
+    parser.add_argument(
+        "--no-echo", action="store_true", help="no server echo canceller (the browser's): Silero + smart-turn"
+    )
     parser.add_argument("--core", type=int, default=0, help="the one core to pin to (-1: do not pin)")
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--minutes", type=int, default=10)
@@ -211,9 +216,15 @@ def main() -> None:
     logging.disable(logging.WARNING)
     if args.core >= 0:
         os.sched_setaffinity(0, {args.core})
-    services, config = build(args.vad_only)
+    services, config = build(args.vad_only, args.no_echo)
     counts = [int(x) for x in args.sessions.split(",")]
-    path = "VAD only (Silero + endpointing)" if args.vad_only else "default (AEC3 + double talk + Silero + smart-turn)"
+    path = (
+        "VAD only (Silero + endpointing)"
+        if args.vad_only
+        else "browser echo (Silero + smart-turn)"
+        if args.no_echo
+        else "default (AEC3 + double talk + Silero + smart-turn)"
+    )
     if args.memory:
         print(f"memory, {counts[0]} sessions, {path}, {args.minutes} simulated minutes:")
         points = asyncio.run(run_memory(counts[0], args.minutes, services, config))

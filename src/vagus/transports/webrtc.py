@@ -90,6 +90,7 @@ class AgentAudioTrack(MediaStreamTrack):
         self._hosted = hosted
         self._timestamp = -int(OUTPUT_RATE * FRAME_SECONDS)
         self._time_base = fractions.Fraction(1, OUTPUT_RATE)
+        self._silence = np.zeros(int(OUTPUT_RATE * FRAME_SECONDS), np.int16)
 
     async def recv(self) -> AvAudioFrame:
         if self.readyState != "live":
@@ -97,7 +98,12 @@ class AgentAudioTrack(MediaStreamTrack):
         out = await self._hosted.next_output()
         if out is None:  # the session has closed
             raise MediaStreamError
-        pcm = float_to_int16(out)
+        if out.any():
+            pcm = float_to_int16(out)
+        else:  # the agent is silent most of the time
+            if self._silence.shape[0] != len(out):
+                self._silence = np.zeros(len(out), np.int16)
+            pcm = self._silence
         self._timestamp += len(pcm)
         frame = AvAudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = OUTPUT_RATE
