@@ -23,6 +23,8 @@ class FakeOpenAI:
         self.chat_chunks = ["Hello", " there.", " How can", " I help?"]
         self.chat_status = 200
         self.malformed = False
+        self.scripts: list[list[dict]] = []
+        """Per request, in order: the raw `delta` objects to stream (tool calls among them)."""
         self.fault: str | None = None
         """A misbehaving stream: garbage, only_done, data_number, choices_not_objects, cut, hang,
         keepalive (a comment every 0.1 s, never an answer)."""
@@ -40,6 +42,11 @@ class FakeOpenAI:
             return await self._fault(request, response)
         if self.malformed:
             await response.write(b"data: {not json\n\n")
+        if self.scripts:
+            for delta in self.scripts.pop(0):
+                await response.write(f"data: {json.dumps({'choices': [{'delta': delta, 'index': 0}]})}\n\n".encode())
+            await response.write(b"data: [DONE]\n\n")
+            return response
         for chunk in self.chat_chunks:
             payload = {"choices": [{"delta": {"content": chunk}, "index": 0}]}
             # split one event across two writes to exercise the line buffer

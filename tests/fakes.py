@@ -16,6 +16,7 @@ import numpy as np
 
 from vagus.agent.host import HostedSession, SessionHost
 from vagus.agent.services import Services
+from vagus.brain.tools import Toolbox, ToolCall
 from vagus.config import AgentConfig, load_config
 from vagus.core.clock import VirtualClock
 from vagus.core.events import Event
@@ -56,6 +57,8 @@ class Step:
     text: str = ""
     delay: float = 0.1
     error: ProviderError | None = None
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    """Tool calls (name, JSON arguments) the scripted model makes after its words."""
 
 
 class ScriptedSTT:
@@ -87,15 +90,22 @@ class ScriptedLLM:
         self.answers = list(answers or [])
         self.default = default
         self.prompts: list[list[Any]] = []
+        self.tools_offered: list[Any] = []
+        self.call_count = 0
 
-    async def stream(self, messages: list[Any]) -> AsyncIterator[str]:
+    async def stream(self, messages: list[Any], tools: list[Any] | None = None) -> AsyncIterator[Any]:
         self.prompts.append(list(messages))
+        self.tools_offered.append(tools)
         step = self.answers.pop(0) if self.answers else Step(self.default)
         await self.clock.sleep(step.delay)
         if step.error is not None:
             raise step.error
-        for word in step.text.split(" "):
-            yield word + " "
+        if step.text:
+            for word in step.text.split(" "):
+                yield word + " "
+        for name, arguments in step.calls:
+            self.call_count += 1
+            yield ToolCall(f"call_{self.call_count}", name, arguments)
 
 
 class ToneTTS:
@@ -204,6 +214,7 @@ def make_rig(
     answers: list[Step] | None = None,
     fallback: bool = False,
     sessions: int = 1,
+    tools: Toolbox | None = None,
 ) -> Rig:
     clock = VirtualClock()
     config = config or offline_config()
@@ -216,7 +227,7 @@ def make_rig(
         fallback_tts=ToneTTS(clock) if fallback else None,
     )
     host = SessionHost(services, config, max_sessions=max(sessions, 1))
-    hosted = host.open(RATE, clock=clock)
+    hosted = host.open(RATE, clock=clock, tools=tools)
     rig = Rig(clock, host, hosted, stt, llm, tts)
     hosted.session.bus.subscribe(lambda e: rig.events.append(e.to_dict()) if isinstance(e, Event) else None)
     return rig

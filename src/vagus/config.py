@@ -307,6 +307,15 @@ register_provider("tts", "openai", OpenAITtsConfig, "vagus.services.tts.openai_c
 DEFAULT_PROVIDERS: dict[Kind, str] = {"stt": "whisper", "llm": "offline", "tts": "piper"}
 
 
+class ToolsConfig(_Section):
+    """How the agent's tools (function calls) are run."""
+
+    max_rounds: int = Field(4, ge=1, le=20, description="tool calls the model may chain in one answer")
+    filler: bool = Field(True, description="say a short filler while a tool is slow (never part of the answer)")
+    filler_after_ms: float = Field(1000, gt=0, le=60000, description="a tool still running after this long")
+    filler_phrases: list[str] = Field(default_factory=lambda: ["One moment."], min_length=1)
+
+
 class DeadlinesConfig(_Section):
     """The most wall time each stage of an answer may take; past it the agent says what failed."""
 
@@ -378,6 +387,7 @@ class AgentConfig(_Section):
     llm: ProviderConfig = Field(default_factory=OfflineLlmConfig, description="language model (by provider)")
     tts: ProviderConfig = Field(default_factory=PiperTtsConfig, description="text to speech (by provider)")
     deadlines: DeadlinesConfig = DeadlinesConfig()
+    tools: ToolsConfig = ToolsConfig()
     server: ServerConfig = ServerConfig()
 
     @field_validator("stt", "llm", "tts", mode="before")

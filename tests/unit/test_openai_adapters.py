@@ -23,6 +23,39 @@ async def test_llm_streams_deltas_and_sends_model_and_key():
     assert request["body"]["max_tokens"] == 50 and request["body"]["messages"] == MESSAGES
 
 
+async def test_llm_streams_tool_calls_assembled_from_fragments():
+    from vagus.brain.tools import ToolCall
+
+    fake = FakeOpenAI()
+    fake.scripts = [
+        [
+            {"content": "Let me check."},
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "call_a", "type": "function", "function": {"name": "clock", "arguments": ""}}
+                ]
+            },
+            {"tool_calls": [{"index": 1, "id": "call_b", "function": {"name": "convert", "arguments": '{"value": '}}]},
+            {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]},
+            {"tool_calls": [{"index": 1, "function": {"arguments": '3, "unit": "km"}'}}]},
+        ],
+        [{"tool_calls": [{"index": 0, "id": "c", "function": {"name": "clock", "arguments": "{}"}}]}],
+    ]
+    tools = [{"type": "function", "function": {"name": "clock", "description": "d", "parameters": {}}}]
+    async with fake.serve() as url:
+        llm = OpenAICompatibleLLM(url, "m")
+        first = [d async for d in llm.stream(MESSAGES, tools=tools)]
+        only_calls = [d async for d in llm.stream(MESSAGES, tools=tools)]
+        await llm.close()
+    assert first == [
+        "Let me check.",
+        ToolCall("call_a", "clock", "{}"),
+        ToolCall("call_b", "convert", '{"value": 3, "unit": "km"}'),
+    ]
+    assert only_calls == [ToolCall("c", "clock", "{}")]  # no words, but not an empty answer
+    assert fake.requests[0]["body"]["tools"] == tools
+
+
 @pytest.mark.parametrize(("status", "kind"), [(401, "auth"), (400, "bad_request"), (500, "server"), (503, "server")])
 async def test_llm_maps_http_errors(status, kind):
     fake = FakeOpenAI()

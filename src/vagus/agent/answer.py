@@ -9,24 +9,27 @@ reported once, not on every turn (`ErrorReporter`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 import numpy as np
 
 from vagus.agent.latency import TurnRecord
 from vagus.agent.services import Services
 from vagus.agent.speculation import Draft
-from vagus.brain.context import Conversation
+from vagus.brain.context import Conversation, tool_exchange
 from vagus.brain.speaker import speak_answer
-from vagus.config import DeadlinesConfig
+from vagus.brain.tools import Toolbox, ToolCall, ToolResult
+from vagus.config import DeadlinesConfig, ToolsConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock
 from vagus.core.events import AgentSentence, ErrorEvent, TranscriptFinal, TurnHeld, TurnSkipped
 from vagus.services.deadlines import call_within, within
 from vagus.services.errors import ProviderError, Stage
-from vagus.services.llm.base import Message
+from vagus.services.llm.base import Message, takes_tools
 from vagus.services.tts.base import TTS
 from vagus.turns.playout import Playout
 from vagus.turns.unfinished import UnfinishedText
@@ -86,12 +89,22 @@ class AnswerPipeline:
         hold_s: float,
         sleep_until: Callable[[float], Awaitable[None]],
         deadlines: DeadlinesConfig | None = None,
+        toolbox: Toolbox | None = None,
+        tools_config: ToolsConfig | None = None,
+        spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task[Any]] | None = None,
+        filler: Callable[[int], None] | None = None,
     ) -> None:
         self.services, self.conversation, self.playout = services, conversation, playout
         self._bus, self._clock, self.output_rate = bus, clock, output_rate
         self.unfinished, self.hold_s, self._sleep_until = unfinished, hold_s, sleep_until
         self.errors = ErrorReporter(bus, clock)
         self.deadlines = deadlines or DeadlinesConfig()
+        self.toolbox = toolbox if toolbox else None
+        self.tools_config = tools_config or ToolsConfig()
+        self._spawn = spawn
+        self._filler = filler
+        self._tool_specs = self.toolbox.specs() if self.toolbox is not None else None
+        self._llm_takes_tools = self.toolbox is not None and takes_tools(services.llm)
 
     async def respond(
         self,
@@ -145,7 +158,13 @@ class AnswerPipeline:
         await self._answer(turn, text, draft)
         self.playout.close()  # not on cancellation: an interruption has already stopped the playout
         if turn.speak.first_audio_queued is None:  # nothing was said: still remember what was asked
-            self.conversation.add_user(text)
+            self.remember_user(turn)
+
+    def remember_user(self, turn: TurnRecord) -> None:
+        """Put the turn's words in the conversation, once, before anything the answer did."""
+        if not turn.user_added and turn.user_text:
+            turn.user_added = True
+            self.conversation.add_user(turn.user_text)
 
     async def _transcribe(
         self,
@@ -190,11 +209,12 @@ class AnswerPipeline:
         ahead = draft.answer_for(messages) if draft is not None else None
         if ahead is not None:
             turn.speculative.append("llm")
+        exchange = _Exchange(messages)
         for attempt in (0, 1):
             self.playout.begin(turn.number)
             try:
-                deltas = ahead if attempt == 0 and ahead is not None else self.llm_stream(messages)
-                await self.speak(turn, deltas)
+                deltas = ahead if attempt == 0 and ahead is not None else self.llm_stream(exchange.messages)
+                await self._rounds(turn, exchange, deltas)
             except ProviderError as exc:
                 stage = _stage(exc, "llm")
                 if attempt == 0 and not turn.speak.sentences and self._may_retry(turn, exc):
@@ -209,7 +229,83 @@ class AnswerPipeline:
                 self.errors.worked("tts")
             return
 
-    def llm_stream(self, messages: list[Message]) -> AsyncIterator[str]:
+    async def _rounds(self, turn: TurnRecord, exchange: _Exchange, deltas: AsyncIterator[Any]) -> None:
+        """Speak what the model says; when it calls tools, run them and ask it again with the results
+        (up to `tools.max_rounds` times). A retry after a failure goes on from the last results
+        (`exchange`), so no tool call is made twice."""
+        limit = self.tools_config.max_rounds
+        for round_number in range(limit + 1):
+            calls: list[ToolCall] = []
+            said: list[str] = []
+            await self.speak(turn, _words_only(deltas, calls, said))
+            if not calls:
+                return
+            if self.toolbox is None or round_number == limit:
+                log.warning("turn %d: tool calls left unanswered (%s)", turn.number, ", ".join(c.name for c in calls))
+                return
+            start = time.perf_counter()
+            results = await self._run_tools(turn, calls)
+            turn.stages_ms["tools"] = turn.stages_ms.get("tools", 0.0) + (time.perf_counter() - start) * 1000
+            text = "".join(said).strip()
+            self._record_tools(turn, calls, results, text)
+            exchange.messages = [*exchange.messages, *tool_exchange(calls, results, text)]
+            deltas = self.llm_stream(exchange.messages)
+
+    async def _run_tools(self, turn: TurnRecord, calls: list[ToolCall]) -> list[ToolResult]:
+        """All calls at once. Cancelled (the user cut in, or spoke again): pure tools stop; tools with
+        side effects finish, and what they did is recorded without being said."""
+        box = self.toolbox
+        assert box is not None
+        tasks = [asyncio.ensure_future(box.run(call)) for call in calls]
+        try:
+            return await self._gather_with_filler(turn, tasks)
+        except asyncio.CancelledError:
+            lasting = [(c, t) for c, t in zip(calls, tasks, strict=True) if box.side_effects(c) and not t.done()]
+            for call, task in zip(calls, tasks, strict=True):
+                if not box.side_effects(call):
+                    task.cancel()
+            done = [(c, t) for c, t in zip(calls, tasks, strict=True) if box.side_effects(c) and t.done()]
+            if done and not lasting:
+                self._record_tools(turn, [c for c, _ in done], [t.result() for _, t in done], "")
+            elif lasting and self._spawn is not None:
+                self._spawn(self._record_when_done(turn, done + lasting), "tools-finishing")
+            raise
+
+    async def _gather_with_filler(self, turn: TurnRecord, tasks: list[asyncio.Future[ToolResult]]) -> list[ToolResult]:
+        """The results (the tools are shielded: cancelling the answer decides their fate elsewhere);
+        after `tools.filler_after_ms` on the session clock, a filler while they still run."""
+        gathered = asyncio.gather(*(asyncio.shield(t) for t in tasks))
+        timer: asyncio.Future[None] | None = None
+        try:
+            if self._filler is not None and self.tools_config.filler:
+                due = self._clock.now() + self.tools_config.filler_after_ms / 1000.0
+                timer = asyncio.ensure_future(self._sleep_until(due))
+                done, _ = await asyncio.wait([gathered, timer], return_when=asyncio.FIRST_COMPLETED)
+                if gathered not in done:
+                    self._filler(turn.number)
+            return list(await gathered)
+        except asyncio.CancelledError:
+            gathered.cancel()
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def _record_when_done(
+        self, turn: TurnRecord, pairs: list[tuple[ToolCall, asyncio.Future[ToolResult]]]
+    ) -> None:
+        results = await asyncio.gather(*(t for _, t in pairs), return_exceptions=True)
+        kept = [(c, r) for (c, _), r in zip(pairs, results, strict=True) if isinstance(r, ToolResult)]
+        if kept:
+            self._record_tools(turn, [c for c, _ in kept], [r for _, r in kept], "")
+
+    def _record_tools(self, turn: TurnRecord, calls: list[ToolCall], results: list[ToolResult], said: str) -> None:
+        self.remember_user(turn)
+        self.conversation.add_tools(calls, results, said)
+        for result in results:
+            log.info("turn %d: tool %s → %s", turn.number, result.call.name, "error" if result.error else "ok")
+
+    def llm_stream(self, messages: list[Message]) -> AsyncIterator[Any]:
         llm, d = self.services.llm, self.deadlines
 
         def expired(which: str) -> ProviderError:
@@ -218,7 +314,12 @@ class AnswerPipeline:
             error.stage = "llm"
             return error
 
-        return within(llm.stream(messages), d.llm_first_token_s, d.llm_total_s, expired)
+        source = (
+            llm.stream(messages, tools=self._tool_specs)  # type: ignore[call-arg]
+            if self._llm_takes_tools
+            else llm.stream(messages)
+        )
+        return within(source, d.llm_first_token_s, d.llm_total_s, expired)
 
     async def _apologise(self, turn: TurnRecord, stage: Stage) -> None:
         """Say what failed, in the agent's voice, or in the fallback voice when that is what failed."""
@@ -277,3 +378,20 @@ class AnswerPipeline:
 
 async def _single(text: str) -> AsyncIterator[str]:
     yield text
+
+
+class _Exchange:
+    """The messages of one answer as its tool rounds extend them."""
+
+    def __init__(self, messages: list[Message]) -> None:
+        self.messages = messages
+
+
+async def _words_only(deltas: AsyncIterator[Any], calls: list[ToolCall], said: list[str]) -> AsyncIterator[str]:
+    """The text of a model's stream for the voice; its tool calls are collected on the side."""
+    async for item in deltas:
+        if isinstance(item, ToolCall):
+            calls.append(item)
+        else:
+            said.append(item)
+            yield item

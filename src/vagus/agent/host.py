@@ -27,6 +27,7 @@ import numpy as np
 
 from vagus.agent.services import Services
 from vagus.agent.session import Heard, VoiceSession
+from vagus.brain.tools import Toolbox
 from vagus.config import AgentConfig
 from vagus.core.clock import Clock
 from vagus.core.events import InputDropped
@@ -144,8 +145,10 @@ class SessionHost:
         config: AgentConfig | None = None,
         clock: Clock | None = None,
         session_id: str | None = None,
+        tools: Toolbox | None = None,
     ) -> HostedSession:
-        """A new session on the shared providers; `config` overrides the host's (per-session options)."""
+        """A new session on the shared providers; `config` overrides the host's (per-session options);
+        `tools`: what its language model may call."""
         if self.draining:
             raise HostFull("server is draining: no new sessions")
         if len(self.sessions) >= self.max_sessions:
@@ -153,7 +156,9 @@ class SessionHost:
         busy = self.overloaded()
         if busy is not None:
             raise HostFull(f"server is at capacity ({busy})")
-        session = VoiceSession(self.services, config or self.config, output_rate, clock=clock, session_id=session_id)
+        session = VoiceSession(
+            self.services, config or self.config, output_rate, clock=clock, session_id=session_id, tools=tools
+        )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted
         return hosted

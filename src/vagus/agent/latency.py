@@ -30,6 +30,9 @@ class TurnRecord:
     """perf_counter() at the decision: provider stages are timed on the same counter."""
     user_text: str = ""
     held: bool = False
+    user_added: bool = False
+    """The user's words are in the conversation (added once: when the answer is heard, a tool ran,
+    or the answer ended without a word)."""
     marks: dict[str, float] = field(default_factory=dict)
     stages_ms: dict[str, float] = field(default_factory=dict)
     speculative: list[str] = field(default_factory=list)

@@ -22,6 +22,7 @@ from vagus.agent.latency import TurnRecord, latency_event
 from vagus.agent.services import Services
 from vagus.agent.speculation import Draft, Speculator
 from vagus.brain.context import Conversation
+from vagus.brain.tools import Toolbox
 from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock, sleep_until
@@ -71,7 +72,10 @@ class VoiceSession(Session):
         clock: Clock | None = None,
         bus: EventBus | None = None,
         session_id: str | None = None,
+        tools: Toolbox | None = None,
     ) -> None:
+        """`tools`: what the language model may call in this session (its own toolbox: call ids
+        are remembered per session)."""
         super().__init__(clock, bus, session_id)
         self.services, self.config, self.output_rate = services, config, output_rate
         self.senses = build_front_end_from_config(config.senses)
@@ -94,7 +98,8 @@ class VoiceSession(Session):
         self.barge_in = BargeIn(
             tc, self, self.playout, services.stt, self.clock, self.bus, getattr(echo, "settling", None)
         )
-        self.cues = Cues(tc, services.tts, output_rate, self.playout, self.bus, self.clock)
+        fillers = config.tools.filler_phrases if tools and config.tools.filler else None
+        self.cues = Cues(tc, services.tts, output_rate, self.playout, self.bus, self.clock, fillers)
         self.answers = AnswerPipeline(
             services,
             self.conversation,
@@ -106,6 +111,10 @@ class VoiceSession(Session):
             eot.incomplete_silence_ms / 1000.0,
             self.sleep_until,
             config.deadlines,
+            tools,
+            config.tools,
+            self.spawn,
+            self._tool_filler,
         )
         self.speculation = Speculator(
             tc.speculation,
@@ -356,6 +365,10 @@ class VoiceSession(Session):
     async def sleep_until(self, t: float) -> None:
         await sleep_until(self.clock, t)
 
+    def _tool_filler(self, turn: int) -> None:
+        if not self.vad.speaking and not self.playout.speaking and self.barge_in.pause is None:
+            self.cues.fill(turn)
+
     def _still_silent(self, turn: TurnRecord) -> bool:
         """The turn's answer is still being prepared, not held on purpose, and nobody is talking."""
         if self._current is not turn or self._response is None or turn.held:
@@ -370,8 +383,7 @@ class VoiceSession(Session):
         turn = self._current
         if turn is None or turn.number != number:
             return
-        if turn.user_text:
-            self.conversation.add_user(turn.user_text)
+        self.answers.remember_user(turn)
         self.bus.publish(latency_event(turn, now))
 
     def _agent_finished(self, number: int, interrupted: bool) -> None:

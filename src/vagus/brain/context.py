@@ -3,13 +3,16 @@
 Keeps the system prompt and as many of the most recent messages as fit the budget (estimated at four
 characters per token, the usual rule of thumb for English). Assistant messages that were cut off by
 the user carry only the words the user heard, marked as interrupted, so the model knows where it
-stopped.
+stopped. A tool exchange (the model's calls and their results) is one entry, kept or dropped whole,
+so the model never sees a result without the call that asked for it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from vagus.brain.tools import ToolCall, ToolResult
 from vagus.services.llm.base import Message
 
 CHARS_PER_TOKEN = 4
@@ -24,12 +27,35 @@ class Entry:
     role: str
     content: str
     interrupted: bool = False
+    exchange: tuple[Message, ...] = ()
+    """For a tool exchange (role "tools"): the assistant's message with its calls, then each result."""
 
-    def as_message(self) -> Message:
+    def as_messages(self) -> list[Message]:
+        if self.exchange:
+            return list(self.exchange)
         if self.interrupted:
             heard = self.content or "(nothing)"
-            return {"role": self.role, "content": f"{heard} [interrupted by the user; they heard only this]"}
-        return {"role": self.role, "content": self.content}
+            return [{"role": self.role, "content": f"{heard} [interrupted by the user; they heard only this]"}]
+        return [{"role": self.role, "content": self.content}]
+
+    def tokens(self) -> int:
+        if self.exchange:
+            return sum(estimate_tokens(json.dumps(m, ensure_ascii=False)) + 4 for m in self.exchange)
+        return estimate_tokens(self.content) + 4 + (10 if self.interrupted else 0)
+
+
+def tool_exchange(calls: list[ToolCall], results: list[ToolResult], said: str = "") -> tuple[Message, ...]:
+    """The OpenAI messages for calls and their results (`said`: the words spoken with the calls)."""
+    asked: Message = {
+        "role": "assistant",
+        "content": said,
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments or "{}"}}
+            for c in calls
+        ],
+    }
+    answers: list[Message] = [{"role": "tool", "tool_call_id": r.call.id, "content": r.content} for r in results]
+    return (asked, *answers)
 
 
 class Conversation:
@@ -47,25 +73,30 @@ class Conversation:
     def add_assistant(self, text: str, interrupted: bool = False) -> None:
         self._add(Entry("assistant", text, interrupted))
 
+    def add_tools(self, calls: list[ToolCall], results: list[ToolResult], said: str = "") -> None:
+        """What tools the model called in an answer and what they returned (whether or not the answer
+        was heard: a light switched on is on)."""
+        if calls:
+            self._add(Entry("tools", said, exchange=tool_exchange(calls, results, said)))
+
     def _add(self, entry: Entry) -> None:
         """Entries older than twice the budget can never be sent again: they are dropped, so a session
         that talks for hours keeps a bounded history."""
         self.entries.append(entry)
-        self._kept_tokens += estimate_tokens(entry.content) + 4
+        self._kept_tokens += entry.tokens()
         while len(self.entries) > 1 and self._kept_tokens > 2 * self.max_tokens:
             dropped = self.entries.pop(0)
-            self._kept_tokens -= estimate_tokens(dropped.content) + 4
+            self._kept_tokens -= dropped.tokens()
 
     def messages(self) -> list[Message]:
         """The system prompt plus the newest entries that fit the budget (the last one always)."""
         budget = self.max_tokens - estimate_tokens(self.system_prompt)
-        kept: list[Message] = []
+        kept: list[list[Message]] = []
         for entry in reversed(self.entries):
-            message = entry.as_message()
-            cost = estimate_tokens(message["content"]) + 4
+            cost = entry.tokens()
             if kept and cost > budget:
                 break
-            kept.append(message)
+            kept.append(entry.as_messages())
             budget -= cost
         kept.reverse()
-        return [{"role": "system", "content": self.system_prompt}, *kept]
+        return [{"role": "system", "content": self.system_prompt}, *(m for group in kept for m in group)]

@@ -50,7 +50,8 @@ async def speak_answer(
 ) -> SpeakTimings:
     """`tts_deadlines`: (first audio, whole sentence) seconds a sentence's synthesis may take."""
     timings = timings if timings is not None else SpeakTimings()
-    timings.llm_start = time.perf_counter()
+    if not timings.llm_start:  # an answer with tool rounds speaks in several calls: the first counts
+        timings.llm_start = time.perf_counter()
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     async def read_llm() -> None:

@@ -99,13 +99,16 @@ class Cues:
         playout: Playout,
         bus: EventBus,
         clock: Clock,
+        filler_phrases: list[str] | None = None,
     ) -> None:
+        """`filler_phrases`: what to say while a tool is slow (None: the agent has no tools)."""
         bc, ack = config.agent_backchannels, config.acknowledgement
         self.backchannel = CueVoice(bc.phrases, tts, output_rate) if bc.enabled else None
         self.timing = BackchannelTiming(bc.after_silence_ms, bc.min_turn_s, bc.min_interval_s)
         self.acknowledgement = CueVoice(ack.phrases, tts, output_rate) if ack.enabled else None
         self.ack_after_s = ack.after_ms / 1000.0
-        self.prepared = self.backchannel is None and self.acknowledgement is None
+        self.filler = CueVoice(filler_phrases, tts, output_rate) if filler_phrases else None
+        self.prepared = self.backchannel is None and self.acknowledgement is None and self.filler is None
         self._playout, self._bus, self._clock = playout, bus, clock
 
     def prepare(self, spawn: Callable[[Coroutine[Any, Any, Any], str], object]) -> None:
@@ -113,7 +116,7 @@ class Cues:
         if self.prepared:
             return
         self.prepared = True
-        for voice in (self.backchannel, self.acknowledgement):
+        for voice in (self.backchannel, self.acknowledgement, self.filler):
             if voice is not None:
                 spawn(voice.prepare(), "prepare-cues")
 
@@ -148,3 +151,10 @@ class Cues:
         if cue is not None:
             self._playout.cue(cue[1])
             self._bus.publish(AgentCue(self._clock.now(), turn, "acknowledgement", cue[0]))
+
+    def fill(self, turn: int) -> None:
+        """Say "One moment." now: a tool is slow (the caller checked nobody talks)."""
+        cue = self.filler.next() if self.filler is not None else None
+        if cue is not None and not self._playout.cueing:
+            self._playout.cue(cue[1])
+            self._bus.publish(AgentCue(self._clock.now(), turn, "tool_filler", cue[0]))

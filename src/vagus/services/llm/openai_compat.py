@@ -16,7 +16,7 @@ import aiohttp
 from vagus.config import OpenAILlmConfig
 from vagus.services.errors import ProviderError
 from vagus.services.http import HttpProvider
-from vagus.services.llm.base import Message
+from vagus.services.llm.base import Message, ToolCall
 
 
 class OpenAICompatibleLLM(HttpProvider):
@@ -40,8 +40,10 @@ class OpenAICompatibleLLM(HttpProvider):
         self.max_tokens = max_tokens
         self.extra_body = extra_body or {}
 
-    async def stream(self, messages: list[Message]) -> AsyncIterator[str]:
-        body = {
+    async def stream(
+        self, messages: list[Message], tools: list[dict[str, Any]] | None = None
+    ) -> AsyncIterator[str | ToolCall]:
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "stream": True,
@@ -49,18 +51,54 @@ class OpenAICompatibleLLM(HttpProvider):
             "max_tokens": self.max_tokens,
             **self.extra_body,
         }
+        if tools:
+            body["tools"] = tools
         async with self.post("/chat/completions", json=body, headers={"Accept": "text/event-stream"}) as response:
             async for delta in _read_sse_deltas(response, self.name):
                 yield delta
 
 
-async def _read_sse_deltas(response: aiohttp.ClientResponse, provider: str) -> AsyncIterator[str]:
-    """Parse `data: {...}` lines of an OpenAI streaming response into content deltas. Anything that is
-    not such a stream (garbage, a JSON body, events of the wrong shape, nothing but `[DONE]`) is a
-    ProviderError, never a silent turn or a crash of the turn's task."""
+class _ToolCalls:
+    """Streamed `tool_calls` fragments, assembled by index (id and name come once, the arguments'
+    JSON text in pieces), handed out when the stream ends."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.parts: dict[int, dict[str, str]] = {}
+
+    def add(self, fragments: object, payload: bytes) -> None:
+        if not isinstance(fragments, list):
+            raise _malformed(self.provider, f"'tool_calls' is not a list: {payload[:120]!r}")
+        for fragment in fragments:
+            function = fragment.get("function") if isinstance(fragment, dict) else None
+            if not isinstance(fragment, dict) or (function is not None and not isinstance(function, dict)):
+                raise _malformed(self.provider, f"a tool call of the wrong shape: {payload[:120]!r}")
+            index = fragment.get("index", len(self.parts))
+            part = self.parts.setdefault(index if isinstance(index, int) else len(self.parts), {})
+            for key, value in (("id", fragment.get("id")), ("name", (function or {}).get("name"))):
+                if isinstance(value, str) and value:
+                    part[key] = value
+            arguments = (function or {}).get("arguments")
+            if isinstance(arguments, str):
+                part["arguments"] = part.get("arguments", "") + arguments
+
+    def calls(self) -> list[ToolCall]:
+        out = []
+        for index, part in sorted(self.parts.items()):
+            if "name" not in part:
+                raise _malformed(self.provider, "a tool call without a function name")
+            out.append(ToolCall(part.get("id") or f"call_{index}", part["name"], part.get("arguments", "")))
+        return out
+
+
+async def _read_sse_deltas(response: aiohttp.ClientResponse, provider: str) -> AsyncIterator[str | ToolCall]:
+    """Parse `data: {...}` lines of an OpenAI streaming response into content deltas, then the tool
+    calls it asked for. Anything that is not such a stream (garbage, a JSON body, events of the wrong
+    shape, nothing but `[DONE]`) is a ProviderError, never a silent turn or a crash of the turn's task."""
     buffer = b""
     events = 0
     said = False
+    tools = _ToolCalls(provider)
     async for block in response.content.iter_any():
         buffer += block
         if len(buffer) > MAX_LINE_BYTES and b"\n" not in buffer:
@@ -77,14 +115,20 @@ async def _read_sse_deltas(response: aiohttp.ClientResponse, provider: str) -> A
             events += 1
             payload = line[5:].strip()
             if payload == b"[DONE]":
-                if not said:
+                calls = tools.calls()
+                if not said and not calls:
                     raise ProviderError(provider, "server", "the language model gave an empty answer")
+                for call in calls:
+                    yield call
                 return
-            for delta in _deltas(payload, provider):
+            for delta in _deltas(payload, provider, tools):
                 said = True
                 yield delta
-    if not said:
+    calls = tools.calls()
+    if not said and not calls:
         raise _malformed(provider, "the stream ended without any words")
+    for call in calls:
+        yield call
 
 
 MAX_LINE_BYTES = 1 << 20
@@ -94,7 +138,7 @@ def _malformed(provider: str, detail: str) -> ProviderError:
     return ProviderError(provider, "server", "the language model's answer was not readable", detail)
 
 
-def _deltas(payload: bytes, provider: str) -> list[str]:
+def _deltas(payload: bytes, provider: str, tools: _ToolCalls) -> list[str]:
     try:
         chunk = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError):
@@ -114,6 +158,8 @@ def _deltas(payload: bytes, provider: str) -> list[str]:
             raise _malformed(provider, f"a choice of the wrong shape: {payload[:120]!r}")
         if isinstance(content, str) and content:
             out.append(content)
+        if isinstance(delta, dict) and delta.get("tool_calls") is not None:
+            tools.add(delta["tool_calls"], payload)
     return out
 
 
