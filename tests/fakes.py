@@ -215,6 +215,7 @@ def make_rig(
     fallback: bool = False,
     sessions: int = 1,
     tools: Toolbox | None = None,
+    agent: Any = None,
 ) -> Rig:
     clock = VirtualClock()
     config = config or offline_config()
@@ -226,8 +227,18 @@ def make_rig(
         tts=tts,
         fallback_tts=ToneTTS(clock) if fallback else None,
     )
-    host = SessionHost(services, config, max_sessions=max(sessions, 1))
+    host = SessionHost(services, config, max_sessions=max(sessions, 1), agent=agent)
+    events: list[dict[str, Any]] = []
+    recorder = EventRecorder(events)
+    host.on_open = recorder.attach  # every event from the session's first moment (a greeting's too)
     hosted = host.open(RATE, clock=clock, tools=tools)
-    rig = Rig(clock, host, hosted, stt, llm, tts)
-    hosted.session.bus.subscribe(lambda e: rig.events.append(e.to_dict()) if isinstance(e, Event) else None)
+    rig = Rig(clock, host, hosted, stt, llm, tts, events)
     return rig
+
+
+class EventRecorder:
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+
+    def attach(self, session: Any) -> None:
+        session.bus.subscribe(lambda e: self.events.append(e.to_dict()) if isinstance(e, Event) else None)

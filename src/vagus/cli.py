@@ -24,6 +24,7 @@ from vagus.services.errors import ProviderError
 if TYPE_CHECKING:
     from vagus.agent.host import SessionHost
     from vagus.agent.services import Services
+    from vagus.api import Agent
     from vagus.server.app import Access
     from vagus.server.workers import WorkerPool
     from vagus.transports.file import ConversationResult
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
+    serve.add_argument("--agent", help="your agent: FILE.py:NAME or MODULE:NAME (a vagus.Agent)")
     serve.add_argument("--max-sessions", type=int, help="sessions at once (default: server.max_sessions, 50)")
     serve.add_argument("--drain-s", type=float, help="on SIGTERM, how long live sessions may finish (server.drain_s)")
     serve.add_argument(
@@ -77,7 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     talk.add_argument("--transcript", type=Path, help="write the JSON timeline of turns and latencies here")
     talk.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
+    talk.add_argument("--agent", help="your agent: FILE.py:NAME or MODULE:NAME (a vagus.Agent)")
     return parser
+
+
+def _agent(args: argparse.Namespace) -> Agent | None:
+    """The user's agent (`--agent FILE.py:NAME`), loaded before any model."""
+    if not getattr(args, "agent", None):
+        return None
+    from vagus.api import load_agent
+
+    return load_agent(args.agent)
 
 
 def _positive_int(text: str) -> int:
@@ -122,7 +134,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def _serve(args: argparse.Namespace) -> int:
     from vagus.transports.webrtc import allow_loopback_candidates
 
-    config = load_config(args.config)
+    agent = _agent(args)
+    config = agent.load_config(args.config) if agent is not None else load_config(args.config)
     if args.max_sessions is not None:
         config.server.max_sessions = args.max_sessions
     if args.drain_s is not None:
@@ -140,12 +153,14 @@ def _serve(args: argparse.Namespace) -> int:
         allow_loopback_candidates(ice)
     args.ice = ice
     try:
-        return asyncio.run(_serve_forever(config, sock, args))
+        return asyncio.run(_serve_forever(config, sock, args, agent))
     finally:
         sock.close()
 
 
-async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argparse.Namespace) -> int:
+async def _serve_forever(
+    config: AgentConfig, sock: socket.socket, args: argparse.Namespace, agent: Agent | None = None
+) -> int:
     """Serve until SIGINT/SIGTERM; then admit nobody new, let live sessions finish (`server.drain_s`)
     and exit 0."""
     from aiohttp import web
@@ -165,7 +180,7 @@ async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argpars
 
         log.info("starting %d workers (each loads its models)…", workers)
         logs = {"level": args.log_level, "json_lines": not args.plain_logs, "transcripts": args.log_transcripts or None}
-        pool = WorkerPool(config, workers, args.ice, logs)
+        pool = WorkerPool(config, workers, args.ice, logs, agent_spec=args.agent)
         try:
             await pool.start()
         except RuntimeError as exc:
@@ -173,8 +188,8 @@ async def _serve_forever(config: AgentConfig, sock: socket.socket, args: argpars
         app = create_app(pool, access)
     else:
         log.info("loading models…")
-        services = build_services(config)
-        host = SessionHost(services, config, max_sessions=config.server.max_sessions)
+        services = agent.build_services(config) if agent is not None else build_services(config)
+        host = SessionHost(services, config, max_sessions=config.server.max_sessions, agent=agent)
         app = create_app(WebRTCGateway(host), access)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -251,7 +266,8 @@ def _talk(args: argparse.Namespace) -> int:
     from vagus.agent.services import build_services
     from vagus.transports.file import load_user_track
 
-    config = load_config(args.config)
+    agent = _agent(args)
+    config = agent.load_config(args.config) if agent is not None else load_config(args.config)
     # fail on bad input or an output that cannot be written before spending seconds on loading models
     check_output_path(args.output, args.input)
     if args.transcript is not None:
@@ -260,8 +276,8 @@ def _talk(args: argparse.Namespace) -> int:
         if args.transcript.resolve() in (args.input.resolve(), args.output.resolve()):
             raise AudioFileError(f"{args.transcript}: the timeline would overwrite an audio file")
     load_user_track(args.input)
-    services = build_services(config)
-    result = asyncio.run(_talk_and_close(services, config, args))
+    services = agent.build_services(config) if agent is not None else build_services(config)
+    result = asyncio.run(_talk_and_close(services, config, args, agent))
     for turn in result.turns:
         latency = turn.get("latency", {}).get("response_ms")
         line = {"turn": turn["turn"], "user": turn.get("user_text", ""), "agent": turn.get("heard_text", "")}
@@ -280,13 +296,15 @@ def _talk(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _talk_and_close(services: Services, config: AgentConfig, args: argparse.Namespace) -> ConversationResult:
+async def _talk_and_close(
+    services: Services, config: AgentConfig, args: argparse.Namespace, agent: Agent | None = None
+) -> ConversationResult:
     """The conversation, then the providers' connections closed on the same loop (no unclosed
     client sessions)."""
     from vagus.transports.file import talk_file
 
     try:
-        return await talk_file(args.input, args.output, services, config, args.transcript)
+        return await talk_file(args.input, args.output, services, config, args.transcript, agent)
     finally:
         await services.close()
 

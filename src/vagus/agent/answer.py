@@ -104,6 +104,10 @@ class AnswerPipeline:
         self._spawn = spawn
         self._filler = filler
         self._tool_specs = self.toolbox.specs() if self.toolbox is not None else None
+        self.user_turn_hook: Callable[[str], Awaitable[str | None]] | None = None
+        """Sees (and may edit) the user's words before the model; empty or None: no answer."""
+        self.answer_hook: Callable[[str], Awaitable[str | None]] | None = None
+        """Sees (and may edit) each sentence of the answer before the voice."""
         self._llm_takes_tools = self.toolbox is not None and takes_tools(services.llm)
 
     async def respond(
@@ -155,6 +159,13 @@ class AnswerPipeline:
         await self._hold_if_unfinished(turn, text)
         committed()
         self._bus.publish(TranscriptFinal(self._clock.now(), turn.number, text))
+        if self.user_turn_hook is not None:
+            edited = ((await self.user_turn_hook(text)) or "").strip()
+            if not edited:
+                self._bus.publish(TurnSkipped(self._clock.now(), turn.number, "the agent's on_user_turn hook"))
+                self.remember_user(turn)
+                return
+            text = turn.user_text = edited
         await self._answer(turn, text, draft)
         self.playout.close()  # not on cancellation: an interruption has already stopped the playout
         if turn.speak.first_audio_queued is None:  # nothing was said: still remember what was asked
@@ -373,6 +384,7 @@ class AnswerPipeline:
             on_first_audio=on_first_audio,
             timings=turn.speak,
             tts_deadlines=(self.deadlines.tts_first_audio_s, self.deadlines.tts_sentence_s),
+            rewrite=self.answer_hook if tts is None else None,
         )
 
 

@@ -20,8 +20,8 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from vagus.brain.tools import Toolbox
 from vagus.config import AgentConfig
 from vagus.core.clock import Clock
 from vagus.core.events import InputDropped
+
+if TYPE_CHECKING:
+    from vagus.api import Agent, AgentSession
 
 log = logging.getLogger("vagus.host")
 
@@ -66,6 +69,8 @@ class HostedSession:
         self._ticks = 0
         self._out_pos = 0
         self._ready = asyncio.Event()
+        self.handle: AgentSession | None = None
+        """The agent's handle on this session (when the host runs a `vagus.Agent`)."""
 
     @property
     def id(self) -> str:
@@ -114,10 +119,19 @@ class HostedSession:
 
 class SessionHost:
     def __init__(
-        self, services: Services, config: AgentConfig, max_sessions: int = 50, frame_s: float = FRAME_S
+        self,
+        services: Services,
+        config: AgentConfig,
+        max_sessions: int = 50,
+        frame_s: float = FRAME_S,
+        agent: Agent | None = None,
     ) -> None:
+        """`agent`: the user's agent (`vagus.Agent`): its tools and hooks in every session."""
         self.services = services
         self.config = config
+        self.agent = agent
+        self.on_open: Callable[[VoiceSession], None] | None = None
+        """Called with each new session before the agent's hooks run (to subscribe to its events)."""
         self.max_sessions = max_sessions
         self.frame_s = frame_s
         self.sessions: dict[str, HostedSession] = {}
@@ -156,11 +170,18 @@ class SessionHost:
         busy = self.overloaded()
         if busy is not None:
             raise HostFull(f"server is at capacity ({busy})")
+        agent = self.agent
+        if tools is None and agent is not None:
+            tools = agent.toolbox()
         session = VoiceSession(
             self.services, config or self.config, output_rate, clock=clock, session_id=session_id, tools=tools
         )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted
+        if self.on_open is not None:
+            self.on_open(session)
+        if agent is not None:
+            hosted.handle = agent.attach(session)
         return hosted
 
     async def close_session(self, session_id: str, reason: str) -> None:

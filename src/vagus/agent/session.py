@@ -341,6 +341,29 @@ class VoiceSession(Session):
                 self.cues.acknowledge_when_slow(turn.number, turn.decided, lambda: self._still_silent(turn)), "ack"
             )
 
+    def say(self, text: str) -> None:
+        """Speak `text` now, as the agent (a greeting, a notice): it replaces an answer not yet heard,
+        can be interrupted like any answer, and what the user heard of it enters the conversation."""
+        text = text.strip()
+        if not text:
+            return
+        self._turn_count += 1
+        now = self.clock.now()
+        turn = TurnRecord(self._turn_count, now, now, now, time.perf_counter(), user_added=True, said=True)
+        self._supersede_answer()
+        self._pending_audio = None
+        self._current = turn
+        self._response = self.spawn(self._say(turn, text), f"say-{turn.number}")
+
+    async def _say(self, turn: TurnRecord, text: str) -> None:
+        try:
+            self.playout.begin(turn.number)
+            await self.answers.speak(turn, _one(text))
+            self.playout.close()
+        finally:
+            if self._response is asyncio.current_task():
+                self._response = None
+
     def _supersede_answer(self) -> None:
         """A new turn while the previous answer is still being prepared (the user spoke again before
         any of it played): that answer is dropped, and what it had queued plays out and ends."""
@@ -384,7 +407,8 @@ class VoiceSession(Session):
         if turn is None or turn.number != number:
             return
         self.answers.remember_user(turn)
-        self.bus.publish(latency_event(turn, now))
+        if not turn.said:
+            self.bus.publish(latency_event(turn, now))
 
     def _agent_finished(self, number: int, interrupted: bool) -> None:
         turn = self._current
@@ -400,3 +424,7 @@ class VoiceSession(Session):
         self.speculation.discard()
         await super().close()
         self.bus.publish(SessionEnded(self.clock.now(), self.id, reason))
+
+
+async def _one(text: str):  # type: ignore[no-untyped-def]
+    yield text

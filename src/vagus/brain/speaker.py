@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vagus.audio.resample import resample
@@ -47,8 +47,10 @@ async def speak_answer(
     on_first_audio: Callable[[], None] | None = None,
     timings: SpeakTimings | None = None,
     tts_deadlines: tuple[float, float] | None = None,
+    rewrite: Callable[[str], Awaitable[str | None]] | None = None,
 ) -> SpeakTimings:
-    """`tts_deadlines`: (first audio, whole sentence) seconds a sentence's synthesis may take."""
+    """`tts_deadlines`: (first audio, whole sentence) seconds a sentence's synthesis may take;
+    `rewrite`: sees each sentence before the voice and may change it (empty: not said)."""
     timings = timings if timings is not None else SpeakTimings()
     if not timings.llm_start:  # an answer with tool rounds speaks in several calls: the first counts
         timings.llm_start = time.perf_counter()
@@ -82,6 +84,10 @@ async def speak_answer(
             if isinstance(item, BaseException):
                 raise item
             sentence = str(item)
+            if rewrite is not None:
+                sentence = (await rewrite(sentence) or "").strip()
+                if not sentence:
+                    continue
             if timings.first_sentence is None:
                 timings.first_sentence = time.perf_counter()
             index = playout.add_sentence(sentence)

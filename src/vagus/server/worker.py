@@ -80,11 +80,16 @@ class _FrontGone(asyncio.Protocol):
         self._stop.set()
 
 
-async def serve(config: AgentConfig, socket_path: Path, max_sessions: int) -> int:
+async def serve(config: AgentConfig, socket_path: Path, max_sessions: int, agent_spec: str | None = None) -> int:
     from vagus.agent.services import build_services
 
-    services = build_services(config)
-    host = SessionHost(services, config, max_sessions=max_sessions)
+    agent = None
+    if agent_spec:
+        from vagus.api import load_agent
+
+        agent = load_agent(agent_spec)  # the front checked it loads; its config is the front's
+    services = agent.build_services(config) if agent is not None else build_services(config)
+    host = SessionHost(services, config, max_sessions=max_sessions, agent=agent)
     gateway = WebRTCGateway(host)
     runner = web.AppRunner(internal_app(gateway), access_log=None, handle_signals=False)
     await runner.setup()
@@ -123,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if start.get("ice"):
         allow_loopback_candidates(list(start["ice"]))
-    return asyncio.run(serve(config, args.socket, int(start["max_sessions"])))
+    return asyncio.run(serve(config, args.socket, int(start["max_sessions"]), start.get("agent")))
 
 
 if __name__ == "__main__":

@@ -99,7 +99,9 @@ class WorkerPool:
         count: int,
         ice: list[str] | None = None,
         log_settings: dict[str, Any] | None = None,
+        agent_spec: str | None = None,
     ) -> None:
+        """`agent_spec`: the user's agent (`FILE.py:NAME`), loaded by each worker."""
         if count < 1:
             raise ValueError("at least one worker")
         self.config = config
@@ -108,6 +110,7 @@ class WorkerPool:
         self.per_worker_sessions = max(1, math.ceil(config.server.max_sessions / count))
         self._ice = list(ice or [])
         self._log_settings = log_settings or {}
+        self._agent_spec = agent_spec
         self._dir = Path(tempfile.mkdtemp(prefix="vagus-workers-"))  # mode 0700: only this user
         self.workers = [Worker(i, self._dir) for i in range(count)]
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -153,6 +156,7 @@ class WorkerPool:
             "ice": self._ice,
             "max_sessions": self.per_worker_sessions,
             "log": self._log_settings,
+            "agent": self._agent_spec,
         }
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(json.dumps(start).encode() + b"\n")

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from vagus.config import AgentConfig
 from vagus.core.clock import ManualClock
 from vagus.core.events import Event
 from vagus.services.executor import ModelWorker
+
+if TYPE_CHECKING:
+    from vagus.api import Agent
 
 FRAME_SECONDS = 0.02
 MAX_TAIL_SECONDS = 60.0
@@ -124,6 +127,7 @@ async def run_conversation(
     on_session: Callable[[VoiceSession], None] | None = None,
     echo_path: EchoPath | None = None,
     instant: bool = False,
+    agent: Agent | None = None,
 ) -> ConversationResult:
     """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track.
     `echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice.
@@ -134,7 +138,7 @@ async def run_conversation(
         raise ValueError("run_conversation needs mono audio")
     pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
     clock = ManualClock()
-    host = SessionHost(services, config, max_sessions=1, frame_s=FRAME_SECONDS)
+    host = SessionHost(services, config, max_sessions=1, frame_s=FRAME_SECONDS, agent=agent)
     hosted = host.open(sample_rate, clock=clock)
     session = hosted.session
     if on_session is not None:
@@ -256,10 +260,11 @@ async def talk_file(
     services: Services,
     config: AgentConfig,
     transcript_path: str | Path | None = None,
+    agent: Agent | None = None,
 ) -> ConversationResult:
     check_output_path(output_path, input_path)
     audio, rate = load_user_track(input_path)
-    result = await run_conversation(audio, rate, services, config)
+    result = await run_conversation(audio, rate, services, config, agent=agent)
     write_audio(output_path, result.output, rate)
     if transcript_path is not None:
         Path(transcript_path).parent.mkdir(parents=True, exist_ok=True)
