@@ -22,7 +22,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin, overload
 
 JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
@@ -77,14 +77,25 @@ class Tool:
         return result
 
 
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *, name: str | None = None, description: str | None = None, side_effects: bool = False, timeout_s: float = 10.0
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
 def tool(
     fn: Callable[..., Any] | None = None,
+    /,
     *,
     name: str | None = None,
     description: str | None = None,
     side_effects: bool = False,
     timeout_s: float = 10.0,
-) -> Any:
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a function (sync or async) a `Tool`: `@tool` or `@tool(side_effects=True, timeout_s=5)`."""
 
     def wrap(f: Callable[..., Any]) -> Tool:
