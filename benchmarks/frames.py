@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -143,6 +144,43 @@ def main() -> None:
         print(f"  {name:66s} per session {20_000 / silence_us:6.0f}   batched VAD {20_000 / per_frame:6.0f}")
     kib = memory_per_session(model, speech, light)
     print(f"\nmemory per session, light path (beyond the shared models): {kib:7.1f} KiB")
+    rss_kib = rss_per_session(model, speech, no_tasks(default))
+    print(f"memory per session, default ear (RSS, native echo engines included):  {rss_kib:7.1f} KiB")
+
+
+def no_tasks(config):  # type: ignore[no-untyped-def]
+    """The frame path alone: no speculative task is started (no event loop runs here)."""
+    data = config.model_dump()
+    data["turns"]["speculation"]["stt"] = False
+    return type(config).model_validate(data)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def rss_per_session(model: SileroModel, audio: np.ndarray, config, n: int = 50) -> float:  # type: ignore[no-untyped-def]
+    """Resident memory added per session (AEC3 and Speex allocate natively: tracemalloc misses them),
+    after 2 s of the user's speech and the agent's reference each."""
+    services = Services(vad=model, stt=None, llm=None, tts=None, end_of_turn=None)  # type: ignore[arg-type]
+
+    def run(count: int) -> list[VoiceSession]:
+        sessions = [VoiceSession(services, config, output_rate=48000, clock=ManualClock()) for _ in range(count)]
+        for i in range(100):
+            for s in sessions:
+                s.push_audio(audio[i * FRAME : (i + 1) * FRAME], i * 0.02)
+                s.pull_audio(960)
+        return sessions
+
+    warm = run(2)
+    gc.collect()
+    before = rss_mb()
+    more = run(n)
+    gc.collect()
+    added = (rss_mb() - before) * 1024 / n
+    del warm, more
+    return added
 
 
 if __name__ == "__main__":
