@@ -128,3 +128,19 @@ def test_a_long_conversation_keeps_a_bounded_history():
     assert len(conversation.entries) < 60
     messages = conversation.messages()
     assert messages[-1]["content"] == "answer number 999 about that thing"
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("Paris is the capital [1]. See [^2] 😀 great!", "Paris is the capital. See great!"),
+        ("Ja【1】, das ist 🚀 gut.", "Ja, das ist gut."),
+        ("Proven [1, 2] and [3-5].", "Proven and."),
+        ("It works [source: the manual].", "It works."),
+        ("I ❤️ it", "I it"),
+    ],
+)
+def test_citation_marks_and_emoji_are_not_read_aloud(written, said):
+    from vagus.brain.speech_text import speakable
+
+    assert speakable(written) == said

@@ -1,7 +1,8 @@
 """Spoken-style shaping: what a TTS should say for a piece of LLM text.
 
-LLMs write for screens: markdown emphasis, bullets, headings, links and code. Read aloud, those come
-out as "asterisk asterisk" or a URL spelled letter by letter. This strips the markup and keeps the words.
+LLMs write for screens: markdown emphasis, bullets, headings, links and code, citation marks and
+emoji. Read aloud, those come out as "asterisk asterisk", "bracket one" or a URL spelled letter by
+letter. This strips the markup and keeps the words.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`+)(?=\S)(.+?)(?<=\S)\1")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+", re.MULTILINE)
 _HEADING = re.compile(r"^\s*#{1,6}\s*", re.MULTILINE)
 _STRAY = re.compile(r"[*#`|>_~]+")
+_CITATION = re.compile(r"\s?(?:\[\^?\d+(?:[,–-]\s?\d+)*\]|【[^】]*】|\[(?:source|citation|ref)[^\]]*\])", re.IGNORECASE)
+_EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff\ufe0f\u200d]+")
 
 
 def speakable(text: str) -> str:
+    text = _CITATION.sub("", text)
+    text = _EMOJI.sub(" ", text)
     text = _LINK.sub(r"\1", text)
     text = _URL.sub("a link", text)
     text = _EMPHASIS.sub(r"\2", text)
