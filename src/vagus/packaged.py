@@ -47,3 +47,15 @@ def find_packaged_model(package: str, relative: str, hint: str) -> Path:
         if candidate.is_file():
             return candidate
     raise ModelNotFoundError(f"{relative} not found in package {package!r}: {hint}")
+
+
+def check_sha256(path: Path, expected: str, what: str) -> None:
+    """The file is the one that was measured: a different build of a model is refused, not guessed at."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected.lower():
+        raise ModelNotFoundError(f"{what} model {path} is not the expected file (sha256 {digest.hexdigest()[:12]}…)")

