@@ -48,8 +48,16 @@ def _say_number(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_COMPOUND = re.compile(r"\b(" + "|".join(_TENS) + r")[- ](" + "|".join(_UNITS) + r")\b")
+_SQUARE_ROOT = re.compile(r"square root of " + _NUMBER)
+
+
 def _normalise(text: str) -> str:
     text = text.lower().replace("what's", "what is").replace("who's", "who is").replace("i'm", "i am")
+    # "eighty-one" is one number, not eighty minus one
+    text = _COMPOUND.sub(lambda m: str(_NUMBER_WORDS[m.group(1)] + _NUMBER_WORDS[m.group(2)]), text)
     return re.sub(r"[^\w\s+\-*/×.']", " ", text).strip()
 
 
@@ -109,6 +117,12 @@ class OfflineBrain:
         return None
 
     def _arithmetic(self, text: str, said: str, users: list[str]) -> str | None:
+        root = _SQUARE_ROOT.search(text)
+        if root:
+            value = _number(root.group(1))
+            if value < 0:
+                return "A negative number has no real square root."
+            return f"The square root of {_say_number(value)} is {_say_number(round(value**0.5, 3))}."
         match = _ARITHMETIC.search(text)
         if not match:
             return None
