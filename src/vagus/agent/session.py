@@ -268,8 +268,10 @@ class VoiceSession(Session):
 
     def _silence_start(self) -> float | None:
         """The start of the current silence in an open turn, while work may be prepared for it (not
-        while the agent is paused or an answer is on its way)."""
+        while the agent is paused, speaking, or an answer is on its way)."""
         if self.barge_in.pause is not None or self._response is not None or self._carry is not None:
+            return None
+        if self.playout.active:  # speech over the agent is the barge-in policy's, not a turn yet
             return None
         start = self.vad.silent_since if self.vad.speaking else self.endpointer.silence_start
         known = self.judge.known_words
