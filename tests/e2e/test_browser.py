@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.e2e.netns import run_report
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 HERE = Path(__file__).parent
-REQUIRED = os.environ.get("CI") == "true" or os.environ.get("VAGUS_REQUIRE_BROWSER") == "1"
-
-
-def _missing() -> str | None:
-    if not Path("/usr/bin/chromium").exists():
-        return "Debian chromium is not installed (scripts/setup.sh --test installs it)"
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare/ip are needed for the loopback-only network namespace"
-    if os.geteuid() != 0:
-        return "creating a network namespace needs root"
-    return None
 
 
 def run_browser(mic: Path, query: str, mode: str) -> dict:
-    reason = _missing()
-    if reason:
-        if REQUIRED:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    script = f"ip link set lo up && exec {sys.executable} {HERE / 'browser_session.py'} {mic} '{query}' 60 {mode}"
-    proc = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True, text=True, timeout=240)
-    reports = [line for line in proc.stdout.splitlines() if line.startswith("REPORT ")]
-    assert proc.returncode == 0 and reports, proc.stderr[-3000:]
-    return json.loads(reports[-1][len("REPORT ") :])
+    return run_report(HERE / "browser_session.py", str(mic), query, "60", mode, browser=True, timeout=240)
 
 
 @pytest.fixture(scope="module")

@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_browser import REQUIRED
+from tests.e2e.netns import run_report
 
 pytestmark = [pytest.mark.slow]
 
 HERE = Path(__file__).parent
 
 
-def _missing() -> str | None:
-    import os
-    import shutil
-
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare/ip are needed for the loopback-only network namespace"
-    if os.geteuid() != 0:
-        return "creating a network namespace needs root"
-    return None
-
-
 @pytest.fixture(scope="module")
 def report() -> dict:
-    reason = _missing()
-    if reason:
-        if REQUIRED:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    script = f"ip link set lo up && exec {sys.executable} {HERE / 'workers_session.py'}"
-    proc = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True, text=True, timeout=400)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("REPORT ")]
-    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
-    return json.loads(lines[-1][len("REPORT ") :])
+    return run_report(HERE / "workers_session.py")
 
 
 def test_sessions_are_spread_over_the_workers_and_each_is_answered(report):
