@@ -119,6 +119,11 @@ async def main() -> dict:
                 async with http.get(f"{url}/status") as response:
                     return await response.json()
 
+            # bad offers get a clear 400 from the front (JSON checks) or from a worker (SDP checks)
+            async with http.post(f"{url}/offer", json={"sdp": "v=0 not really", "type": "offer"}) as response:
+                report["bad_sdp"] = (response.status, (await response.json()).get("error"))
+            async with http.post(f"{url}/offer", data=b"{nope", headers={"Content-Type": "application/json"}) as r:
+                report["bad_json"] = (r.status, (await r.json()).get("error"))
             first = await status()
             report["workers_at_start"] = [(w["pid"], w["ready"]) for w in first["workers"]]
             report["offers"] = [await clients[0].connect(http, url)]

@@ -46,3 +46,17 @@ async def test_smart_turn_batched_equals_one_at_a_time(services):
     together = await asyncio.gather(*(model.judge(c) for c in clips))
     assert np.allclose(alone, together, atol=1e-4)
     assert 3 in model.batch_sizes
+
+
+async def test_model_threads_yield_to_the_audio_loop():
+    """Model calls run at a lower scheduling priority than the event loop's thread (Linux, per thread)."""
+    import os
+    import threading
+
+    from vagus.services.executor import MODEL_NICE, ModelWorker
+
+    worker = ModelWorker("nice-test")
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    theirs = await worker.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    worker.shutdown()
+    assert theirs == min(19, own + MODEL_NICE)

@@ -340,7 +340,7 @@ class AnswerPipeline:
             return
         self.playout.begin(turn.number)
         try:
-            await self.speak(turn, _single(text), voice)
+            await self.speak(turn, single_text(text), voice)
         except ProviderError as exc:
             log.warning("turn %d: could not say the apology: %s", turn.number, exc)
 
@@ -388,7 +388,8 @@ class AnswerPipeline:
         )
 
 
-async def _single(text: str) -> AsyncIterator[str]:
+async def single_text(text: str) -> AsyncIterator[str]:
+    """A fixed text as a one-delta stream (an apology, a `say`)."""
     yield text
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vagus.agent.answer import AnswerPipeline
+from vagus.agent.answer import AnswerPipeline, single_text
 from vagus.agent.latency import TurnRecord, latency_event
 from vagus.agent.services import Services
 from vagus.agent.speculation import Draft, Speculator
@@ -360,7 +360,7 @@ class VoiceSession(Session):
     async def _say(self, turn: TurnRecord, text: str) -> None:
         try:
             self.playout.begin(turn.number)
-            await self.answers.speak(turn, _one(text))
+            await self.answers.speak(turn, single_text(text))
             self.playout.close()
         finally:
             if self._response is asyncio.current_task():
@@ -426,7 +426,3 @@ class VoiceSession(Session):
         self.speculation.discard()
         await super().close()
         self.bus.publish(SessionEnded(self.clock.now(), self.id, reason))
-
-
-async def _one(text: str):  # type: ignore[no-untyped-def]
-    yield text

