@@ -84,6 +84,8 @@ class ScriptedSTT:
 
 class ScriptedLLM:
     name = "fake-llm"
+    summarizes = False
+    """Summaries are extractive unless a test asks for the model's (its answers are scripted)."""
 
     def __init__(self, clock: VirtualClock, answers: list[Step] | None = None, default: str = "Okay."):
         self.clock = clock

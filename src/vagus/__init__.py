@@ -11,10 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Agent", "AgentError", "AgentSession", "Tool", "ToolCall", "Toolbox", "__version__", "load_agent", "tool"]
+__all__ = [
+    "Agent",
+    "AgentError",
+    "AgentSession",
+    "Flow",
+    "FlowError",
+    "Node",
+    "Tool",
+    "ToolCall",
+    "Toolbox",
+    "__version__",
+    "load_agent",
+    "tool",
+]
 
 if TYPE_CHECKING:
     from vagus.api import Agent, AgentError, AgentSession, load_agent
+    from vagus.brain.flow import Flow, FlowError, Node
     from vagus.brain.tools import Tool, Toolbox, ToolCall, tool
 
 _HOMES = {
@@ -22,6 +36,9 @@ _HOMES = {
     "AgentError": "vagus.api",
     "AgentSession": "vagus.api",
     "load_agent": "vagus.api",
+    "Flow": "vagus.brain.flow",
+    "FlowError": "vagus.brain.flow",
+    "Node": "vagus.brain.flow",
     "Tool": "vagus.brain.tools",
     "ToolCall": "vagus.brain.tools",
     "Toolbox": "vagus.brain.tools",

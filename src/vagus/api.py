@@ -20,6 +20,10 @@ Hooks may be plain functions or coroutines:
 - `on_answer(session, sentence) -> str | None`: each sentence before the voice; None/"" drops it;
 - `on_interrupted(session, heard)`: the user cut in; `heard` is what they heard of the answer.
 A hook that raises is logged and treated as if it were absent: the conversation goes on.
+
+A tool that takes a parameter typed `AgentSession` gets the handle (hidden from the model): it can
+`act(...)` (an action event for a device or the page), `goto(...)` a flow's node, or `handoff(...)` to
+another agent. `flow=Flow(...)` runs the conversation in steps (`vagus.brain.flow`).
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vagus.brain.tools import Tool, Toolbox, make_tool
+from vagus.brain.flow import Flow, FlowError
+from vagus.brain.skills import builtin_tools
+from vagus.brain.tools import SessionHandle, Tool, Toolbox, make_tool
 from vagus.config import AgentConfig, load_config
-from vagus.core.events import Interruption
+from vagus.core.events import AgentAction, AgentHandoff, Interruption
 
 if TYPE_CHECKING:
     from vagus.agent.services import Services
@@ -61,10 +67,14 @@ class Agent:
 
     instructions: str | None = None
     """The system prompt (None: the config's `system_prompt`)."""
+    name: str | None = None
+    """How events and logs call this agent (None: the config's `name`)."""
     tools: Sequence[Tool | Callable[..., Any]] = ()
     """Functions the model may call (`@tool`, or plain functions with type hints and a docstring)."""
     greeting: str | None = None
-    """Said when a session opens, before the user speaks."""
+    """Said when a session opens, before the user speaks (and when a handoff brings this agent in)."""
+    flow: Flow | None = None
+    """The conversation in steps (None: the config's `flow:`, if any)."""
     config: AgentConfig | str | Path | None = None
     """The rest (providers, turn-taking, senses): a config object or a YAML/JSON file."""
     llm: LLM | None = None
@@ -81,6 +91,8 @@ class Agent:
         tools = [t if isinstance(t, Tool) else make_tool(t) for t in self.tools]
         Toolbox(list(tools))  # duplicate names are refused now, not when the first session opens
         self._tools = tools
+        if self.flow is not None:
+            self.check_flow(self.flow, [])
         for name in ("on_session_start", "on_user_turn", "on_answer", "on_interrupted"):
             hook = getattr(self, name)
             if hook is not None and not callable(hook):
@@ -99,33 +111,57 @@ class Agent:
 
         return build_services(config, stt=self.stt, llm=self.llm, tts=self.tts)
 
+    def check_flow(self, flow: Flow, builtin: Sequence[str]) -> None:
+        """Refuse a flow whose nodes name tools this agent does not have (before any session opens)."""
+        available = {t.name: t for t in [*self._tools, *builtin_tools(list(builtin))]}
+        try:
+            flow.check(available)
+        except FlowError as exc:
+            raise AgentError(str(exc)) from None
+
     def toolbox(self) -> Toolbox | None:
         """A fresh toolbox per session (call ids are remembered per session)."""
         return Toolbox(list(self._tools)) if self._tools else None
 
-    def attach(self, session: VoiceSession) -> AgentSession:
+    def attach(self, session: VoiceSession, greet: bool = True) -> AgentSession:
         """Wire this agent's hooks into a new session; returns the handle they receive."""
         handle = AgentSession(self, session)
-        if self.on_user_turn is not None:
-            session.answers.user_turn_hook = handle._text_hook(self.on_user_turn, "on_user_turn", keep_on_error=True)
-        if self.on_answer is not None:
-            session.answers.answer_hook = handle._text_hook(self.on_answer, "on_answer", keep_on_error=True)
-        if self.on_interrupted is not None:
-            hook = self.on_interrupted
-            session.on(Interruption, lambda event: handle._run(hook, "on_interrupted", event.heard_text))
-        if self.greeting:
-            session.say(self.greeting)
-        if self.on_session_start is not None:
-            handle._run(self.on_session_start, "on_session_start")
+        handle._wire(greet)
         return handle
 
 
-class AgentSession:
-    """One conversation with an agent, as its hooks see it."""
+class AgentSession(SessionHandle):
+    """One conversation with an agent, as its hooks and tools see it."""
 
     def __init__(self, agent: Agent, session: VoiceSession) -> None:
         self.agent = agent
         self._session = session
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    def _wire(self, greet: bool) -> None:
+        agent, session = self.agent, self._session
+        answers = session.answers
+        if answers.toolbox is not None:
+            answers.toolbox.session = self
+        answers.user_turn_hook = (
+            self._text_hook(agent.on_user_turn, "on_user_turn", keep_on_error=True) if agent.on_user_turn else None
+        )
+        answers.answer_hook = (
+            self._text_hook(agent.on_answer, "on_answer", keep_on_error=True) if agent.on_answer else None
+        )
+        if agent.on_interrupted is not None:
+            hook = agent.on_interrupted
+            self._unsubscribe.append(
+                session.on(Interruption, lambda event: self._run(hook, "on_interrupted", event.heard_text))
+            )
+        if greet and agent.greeting:
+            session.say(agent.greeting)
+        if agent.on_session_start is not None:
+            self._run(agent.on_session_start, "on_session_start")
+
+    @property
+    def agent_name(self) -> str:
+        return self.agent.name or self._session.config.name
 
     @property
     def id(self) -> str:
@@ -148,8 +184,92 @@ class AgentSession:
             session.playout.interrupt()
 
     def update_instructions(self, instructions: str) -> None:
-        """New instructions from the next answer on."""
-        self._session.conversation.system_prompt = instructions
+        """New instructions from the next answer on (in a flow: the agent's own, under each step's)."""
+        flow = self._session.flow
+        if flow is not None:
+            flow.base_instructions = instructions
+            self._session.conversation.system_prompt = flow.instructions()
+        else:
+            self._session.conversation.system_prompt = instructions
+
+    # ---- flows --------------------------------------------------------------------------------------
+
+    @property
+    def node(self) -> str | None:
+        """The flow's current node (None without a flow)."""
+        flow = self._session.flow
+        return flow.node.name if flow is not None else None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """What the flow has collected so far (empty without a flow)."""
+        flow = self._session.flow
+        return flow.data if flow is not None else {}
+
+    def goto(self, node: str) -> None:
+        """Move the flow to `node` now (the next request to the model is that step's)."""
+        flow = self._session.flow
+        if flow is None:
+            raise AgentError("this session has no flow")
+        try:
+            flow.goto(node)
+        except FlowError as exc:
+            raise AgentError(str(exc)) from None
+
+    # ---- the world and other agents -----------------------------------------------------------------
+
+    def act(self, name: str, status: str = "done", **args: Any) -> None:
+        """Publish an action (`agent_action` event: a robot's move, a light): devices and the talk page
+        listen on the bus. Call it from a tool when the action starts, ends, or is stopped."""
+        session = self._session
+        session.bus.publish(AgentAction(session.clock.now(), name, dict(args), status))
+
+    def handoff(self, agent: Agent, greet: bool = True) -> None:
+        """Hand the conversation to another agent: its instructions, tools, flow, hooks and (if it
+        brings them) language model and voice take over from the next answer on; the conversation so far
+        is kept. Its greeting is said unless an answer is under way (from inside a tool the next model
+        request already speaks as the new agent)."""
+        if not isinstance(agent, Agent):
+            raise AgentError(f"handoff needs a vagus.Agent, got {type(agent).__name__}")
+        session = self._session
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        previous = self.agent_name
+        self.agent = agent
+        base = agent.instructions or session.config.system_prompt
+        box = session.answers.toolbox
+        if box is None:
+            box = session.answers.toolbox = Toolbox()
+        builtin = builtin_tools(list(session.config.tools.builtin))
+        box.replace([*agent._tools, *builtin])
+        flow = agent.flow
+        if flow is not None:
+            from vagus.brain.flow import FlowRunner
+
+            summarizer = session.summarizer
+            session.flow = FlowRunner(
+                flow,
+                base,
+                session.conversation,
+                box,
+                session.bus,
+                session.clock,
+                dict(box.tools),
+                summarizer.fold_all if summarizer is not None else None,
+            )
+        else:
+            session.flow = None
+            box.on_result = None
+            session.conversation.system_prompt = base
+        if agent.llm is not None:
+            session.answers.use_llm(agent.llm)
+        if agent.tts is not None:
+            from dataclasses import replace
+
+            session.answers.services = replace(session.answers.services, tts=agent.tts)
+        session.bus.publish(AgentHandoff(session.clock.now(), previous, self.agent_name))
+        self._wire(greet=greet and not session.responding)
 
     def on(self, kind: type[Any], callback: Callable[[Any], None]) -> Callable[[], None]:
         """Call `callback` for every event of type `kind` (see `vagus.core.events`); returns an unsubscribe."""

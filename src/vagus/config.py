@@ -331,6 +331,52 @@ class ToolsConfig(_Section):
     filler: bool = Field(True, description="say a short filler while a tool is slow (never part of the answer)")
     filler_after_ms: float = Field(1000, gt=0, le=60000, description="a tool still running after this long")
     filler_phrases: list[str] = Field(default_factory=lambda: ["One moment."], min_length=1)
+    builtin: list[Literal["time", "date", "calculate", "remember_name", "repeat"]] = Field(
+        default_factory=list,
+        description="the offline brain's skills as tools for a language model (it reads the clock instead of "
+        "guessing): time, date, calculate, remember_name, repeat",
+    )
+
+
+FlowContext = Literal["keep", "summary", "reset"]
+
+
+class FlowFieldConfig(_Section):
+    """One piece of information a flow node collects."""
+
+    type: Literal["string", "integer", "number", "boolean"] = "string"
+    description: str = ""
+    enum: list[str | int | float] | None = None
+
+
+class FlowNodeConfig(_Section):
+    """One step of a flow: what the agent is told there, what it may call, where it goes next."""
+
+    instructions: str = Field(min_length=1, description="what the agent does at this step")
+    tools: list[str] = Field(default_factory=list, description="tools the model may call here (by name)")
+    collect: dict[str, str | FlowFieldConfig] = Field(
+        default_factory=dict, description="information to collect here: name → description (or a field)"
+    )
+    next: str | None = Field(None, description="the node to go to once `collect` is complete")
+    after: dict[str, str] = Field(default_factory=dict, description="tool name → the node to go to when it succeeds")
+    choices: dict[str, str] = Field(default_factory=dict, description="node → when to go there (the model decides)")
+    context: FlowContext | None = Field(None, description="on arriving here: keep, summary or reset the conversation")
+    end: bool = Field(False, description="the flow is finished here")
+
+
+class FlowConfig(_Section):
+    """A conversation in steps (nodes), each with its own instructions, tools and transitions."""
+
+    start: str | None = Field(None, description="the first node (default: the first listed)")
+    context: FlowContext = Field("keep", description="what a move does to the conversation, unless a node says")
+    nodes: dict[str, FlowNodeConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FlowConfig:
+        from vagus.brain.flow import Flow
+
+        Flow.from_config(self).check(None)  # FlowError (a ValueError) names the node
+        return self
 
 
 class DeadlinesConfig(_Section):
@@ -397,6 +443,11 @@ class AgentConfig(_Section):
     name: str = "Vagus"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     context_tokens: int = Field(3000, ge=50, le=1_000_000)
+    context_summary: bool = Field(
+        True,
+        description="fold turns that no longer fit context_tokens into a short summary (written while "
+        "nobody waits for an answer)",
+    )
     senses: SensesConfig = SensesConfig()
     vad: VadConfig = VadConfig()
     turns: TurnConfig = TurnConfig()
@@ -405,6 +456,7 @@ class AgentConfig(_Section):
     tts: ProviderConfig = Field(default_factory=PiperTtsConfig, description="text to speech (by provider)")
     deadlines: DeadlinesConfig = DeadlinesConfig()
     tools: ToolsConfig = ToolsConfig()
+    flow: FlowConfig | None = None
     server: ServerConfig = ServerConfig()
 
     @field_validator("stt", "llm", "tts", mode="before")

@@ -26,7 +26,7 @@ from vagus.brain.tools import Toolbox, ToolCall, ToolResult
 from vagus.config import DeadlinesConfig, ToolsConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock
-from vagus.core.events import AgentSentence, ErrorEvent, TranscriptFinal, TurnHeld, TurnSkipped
+from vagus.core.events import AgentSentence, ErrorEvent, ToolCalled, TranscriptFinal, TurnHeld, TurnSkipped
 from vagus.services.deadlines import call_within, within
 from vagus.services.errors import ProviderError, Stage
 from vagus.services.llm.base import Message, takes_tools
@@ -103,12 +103,29 @@ class AnswerPipeline:
         self.tools_config = tools_config or ToolsConfig()
         self._spawn = spawn
         self._filler = filler
-        self._tool_specs = self.toolbox.specs() if self.toolbox is not None else None
+        self._specs_version = -1
+        self._specs: list[dict[str, Any]] | None = None
         self.user_turn_hook: Callable[[str], Awaitable[str | None]] | None = None
         """Sees (and may edit) the user's words before the model; empty or None: no answer."""
         self.answer_hook: Callable[[str], Awaitable[str | None]] | None = None
         """Sees (and may edit) each sentence of the answer before the voice."""
-        self._llm_takes_tools = self.toolbox is not None and takes_tools(services.llm)
+        self._llm_takes_tools = takes_tools(services.llm)
+
+    def _tool_specs(self) -> list[dict[str, Any]] | None:
+        """What the model may call now (a flow's step changes it; an empty set is sent as none)."""
+        box = self.toolbox
+        if box is None or not box:
+            return None
+        if box.version != self._specs_version:
+            self._specs, self._specs_version = box.specs(), box.version
+        return self._specs
+
+    def use_llm(self, llm: Any) -> None:
+        """Another language model for this session's next answers (an agent handed over to)."""
+        from dataclasses import replace
+
+        self.services = replace(self.services, llm=llm)
+        self._llm_takes_tools = takes_tools(llm)
 
     async def respond(
         self,
@@ -254,12 +271,18 @@ class AnswerPipeline:
             if self.toolbox is None or round_number == limit:
                 log.warning("turn %d: tool calls left unanswered (%s)", turn.number, ", ".join(c.name for c in calls))
                 return
+            tools_version = self.toolbox.version
             start = time.perf_counter()
             results = await self._run_tools(turn, calls)
             turn.stages_ms["tools"] = turn.stages_ms.get("tools", 0.0) + (time.perf_counter() - start) * 1000
             text = "".join(said).strip()
+            prompt, version = self.conversation.system_message(), self.toolbox.version
             self._record_tools(turn, calls, results, text)
-            exchange.messages = [*exchange.messages, *tool_exchange(calls, results, text)]
+            if prompt != exchange.messages[0].get("content") or version != tools_version:
+                # a tool moved the flow on or handed over: the next request is the new step's
+                exchange.messages = self.conversation.messages()
+            else:
+                exchange.messages = [*exchange.messages, *tool_exchange(calls, results, text)]
             deltas = self.llm_stream(exchange.messages)
 
     async def _run_tools(self, turn: TurnRecord, calls: list[ToolCall]) -> list[ToolResult]:
@@ -313,8 +336,11 @@ class AnswerPipeline:
     def _record_tools(self, turn: TurnRecord, calls: list[ToolCall], results: list[ToolResult], said: str) -> None:
         self.remember_user(turn)
         self.conversation.add_tools(calls, results, said)
+        now = self._clock.now()
         for result in results:
             log.info("turn %d: tool %s → %s", turn.number, result.call.name, "error" if result.error else "ok")
+            call = result.call
+            self._bus.publish(ToolCalled(now, turn.number, call.name, call.arguments, result.content, result.error))
 
     def llm_stream(self, messages: list[Message]) -> AsyncIterator[Any]:
         llm, d = self.services.llm, self.deadlines
@@ -325,11 +351,8 @@ class AnswerPipeline:
             error.stage = "llm"
             return error
 
-        source = (
-            llm.stream(messages, tools=self._tool_specs)  # type: ignore[call-arg]
-            if self._llm_takes_tools
-            else llm.stream(messages)
-        )
+        specs = self._tool_specs() if self._llm_takes_tools else None
+        source = llm.stream(messages, tools=specs) if specs else llm.stream(messages)  # type: ignore[call-arg]
         return within(source, d.llm_first_token_s, d.llm_total_s, expired)
 
     async def _apologise(self, turn: TurnRecord, stage: Stage) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from vagus.agent.services import Services
 from vagus.agent.session import Heard, VoiceSession
+from vagus.brain.flow import Flow
 from vagus.brain.tools import Toolbox
 from vagus.config import AgentConfig
 from vagus.core.clock import Clock
@@ -130,6 +131,10 @@ class SessionHost:
         self.services = services
         self.config = config
         self.agent = agent
+        if config.flow is not None and (agent is None or agent.flow is None):
+            from vagus.api import Agent
+
+            (agent or Agent()).check_flow(Flow.from_config(config.flow), config.tools.builtin)
         self.on_open: Callable[[VoiceSession], None] | None = None
         """Called with each new session before the agent's hooks run (to subscribe to its events)."""
         self.max_sessions = max_sessions
@@ -173,8 +178,17 @@ class SessionHost:
         agent = self.agent
         if tools is None and agent is not None:
             tools = agent.toolbox()
+        config = config or self.config
+        if agent is not None and agent.instructions is not None and config.system_prompt != agent.instructions:
+            config = config.model_copy(update={"system_prompt": agent.instructions})
         session = VoiceSession(
-            self.services, config or self.config, output_rate, clock=clock, session_id=session_id, tools=tools
+            self.services,
+            config,
+            output_rate,
+            clock=clock,
+            session_id=session_id,
+            tools=tools,
+            flow=agent.flow if agent is not None else None,
         )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted

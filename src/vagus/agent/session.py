@@ -22,6 +22,9 @@ from vagus.agent.latency import TurnRecord, latency_event
 from vagus.agent.services import Services
 from vagus.agent.speculation import Draft, Speculator
 from vagus.brain.context import Conversation
+from vagus.brain.flow import Flow, FlowRunner
+from vagus.brain.skills import builtin_tools
+from vagus.brain.summary import Summarizer
 from vagus.brain.tools import Toolbox
 from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
@@ -73,10 +76,18 @@ class VoiceSession(Session):
         bus: EventBus | None = None,
         session_id: str | None = None,
         tools: Toolbox | None = None,
+        flow: Flow | None = None,
     ) -> None:
         """`tools`: what the language model may call in this session (its own toolbox: call ids
-        are remembered per session)."""
+        are remembered per session); the config's built-in skills are added to them. `flow`: the
+        conversation's steps (default: the config's `flow:` section, if any)."""
         super().__init__(clock, bus, session_id)
+        if flow is None and config.flow is not None:
+            flow = Flow.from_config(config.flow)
+        if config.tools.builtin or flow is not None:
+            tools = tools if tools is not None else Toolbox()
+            for skill in builtin_tools(list(config.tools.builtin)):
+                tools.add(skill)
         self.services, self.config, self.output_rate = services, config, output_rate
         self.senses = build_front_end_from_config(config.senses)
         self.front_end = ProcessorChain([self.senses] if self.senses is not None else [])
@@ -93,12 +104,17 @@ class VoiceSession(Session):
         )
         self.recorder = UtteranceRecorder(INPUT_RATE, tc.preroll_ms, tc.max_utterance_s + 1)
         self.conversation = Conversation(config.system_prompt, config.context_tokens)
+        self.summarizer: Summarizer | None = None
+        if config.context_summary:
+            brain = services.llm if getattr(services.llm, "summarizes", True) else None
+            self.summarizer = Summarizer(self.conversation, brain, self.spawn)
+            self.conversation.on_added = self.summarizer.check
         self.playout = Playout(output_rate, on_started=self._agent_started, on_finished=self._agent_finished)
         echo = self.senses.echo if self.senses is not None else None
         self.barge_in = BargeIn(
             tc, self, self.playout, services.stt, self.clock, self.bus, getattr(echo, "settling", None)
         )
-        fillers = config.tools.filler_phrases if tools and config.tools.filler else None
+        fillers = config.tools.filler_phrases if (tools or flow) and config.tools.filler else None
         self.cues = Cues(tc, services.tts, output_rate, self.playout, self.bus, self.clock, fillers)
         self.answers = AnswerPipeline(
             services,
@@ -145,6 +161,20 @@ class VoiceSession(Session):
         )
         log_session_events(self.bus, self.id)
         self.bus.publish(SessionStarted(self.clock.now(), self.id))
+        self.flow: FlowRunner | None = None
+        if flow is not None:
+            assert tools is not None
+            available = dict(tools.tools)
+            self.flow = FlowRunner(
+                flow,
+                config.system_prompt,
+                self.conversation,
+                tools,
+                self.bus,
+                self.clock,
+                available,
+                self.summarizer.fold_all if self.summarizer is not None else None,
+            )
 
     # ---- extension points ---------------------------------------------------------------------------
 
@@ -337,6 +367,8 @@ class VoiceSession(Session):
         draft = self.speculation.take(decision.speech_end, speech_start)
         if speech_start != decision.speech_start:
             words = None
+        if self.summarizer is not None:
+            self.summarizer.turn_started()  # the model is for this answer now
         self._response = self.spawn(self._respond(turn, audio, words, draft), f"turn-{turn.number}")
         if self.cues.acknowledgement is not None:
             self.spawn(
@@ -386,6 +418,8 @@ class VoiceSession(Session):
         finally:
             if self._response is asyncio.current_task():
                 self._response = None
+            if self.summarizer is not None and self._response is None:
+                self.summarizer.turn_ended()
 
     async def sleep_until(self, t: float) -> None:
         await sleep_until(self.clock, t)

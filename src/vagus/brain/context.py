@@ -5,11 +5,15 @@ characters per token, the usual rule of thumb for English). Assistant messages t
 the user carry only the words the user heard, marked as interrupted, so the model knows where it
 stopped. A tool exchange (the model's calls and their results) is one entry, kept or dropped whole,
 so the model never sees a result without the call that asked for it.
+
+Entries that no longer fit can be folded into a summary (`fold`, written by `brain/summary.py` off
+the critical path), which rides in the system message: the model keeps the gist of a long call.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vagus.brain.tools import ToolCall, ToolResult
@@ -66,6 +70,10 @@ class Conversation:
         self.max_tokens = max_tokens
         self.entries: list[Entry] = []
         self._kept_tokens = 0
+        self.summary = ""
+        """The gist of entries folded away (only words the user heard, and what tools did)."""
+        self.on_added: Callable[[], None] | None = None
+        """Called after each entry is added (the summarizer watches the budget)."""
 
     def add_user(self, text: str) -> None:
         self._add(Entry("user", text))
@@ -87,16 +95,47 @@ class Conversation:
         while len(self.entries) > 1 and self._kept_tokens > 2 * self.max_tokens:
             dropped = self.entries.pop(0)
             self._kept_tokens -= dropped.tokens()
+        if self.on_added is not None:
+            self.on_added()
 
-    def messages(self) -> list[Message]:
-        """The system prompt plus the newest entries that fit the budget (the last one always)."""
-        budget = self.max_tokens - estimate_tokens(self.system_prompt)
-        kept: list[list[Message]] = []
+    def clear(self) -> None:
+        """Forget the conversation (a flow step that starts afresh); the instructions stay."""
+        self.entries.clear()
+        self._kept_tokens = 0
+        self.summary = ""
+
+    def fold(self, entries: list[Entry], summary: str) -> None:
+        """Replace `entries` (still present ones) by `summary`, the gist of them and of the summary before."""
+        gone = {id(e) for e in entries}
+        kept = [e for e in self.entries if id(e) not in gone]
+        self._kept_tokens = sum(e.tokens() for e in kept)
+        self.entries = kept
+        self.summary = summary.strip()
+
+    def system_message(self) -> str:
+        if not self.summary:
+            return self.system_prompt
+        return f"{self.system_prompt}\n\nEarlier in this conversation: {self.summary}"
+
+    def _fitting(self) -> int:
+        """How many of the newest entries fit the budget (at least one)."""
+        budget = self.max_tokens - estimate_tokens(self.system_message())
+        count = 0
         for entry in reversed(self.entries):
             cost = entry.tokens()
-            if kept and cost > budget:
+            if count and cost > budget:
                 break
-            kept.append(entry.as_messages())
+            count += 1
             budget -= cost
-        kept.reverse()
-        return [{"role": "system", "content": self.system_prompt}, *(m for group in kept for m in group)]
+        return count
+
+    def unsent(self) -> list[Entry]:
+        """The older entries that no longer fit the budget: what a summary should fold."""
+        return self.entries[: len(self.entries) - self._fitting()]
+
+    def messages(self) -> list[Message]:
+        """The system prompt (with the summary) plus the newest entries that fit the budget (the last
+        one always)."""
+        count = self._fitting()
+        kept = self.entries[len(self.entries) - count :] if count else []
+        return [{"role": "system", "content": self.system_message()}, *(m for e in kept for m in e.as_messages())]

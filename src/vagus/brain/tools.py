@@ -6,6 +6,9 @@ model asks for: arguments are parsed and checked against the signature, each cal
 a failure becomes a result the model can read ("error: …") instead of a crashed turn, and a call id
 is executed at most once (a retried or replayed answer gets the recorded result).
 
+A parameter typed as the session handle (`vagus.AgentSession`) is not shown to the model: the tool
+gets the live session in it (to emit an action event, move a flow on, hand off to another agent).
+
 `side_effects=True` marks a tool that changes the world (a light switched on, a robot moved): when
 the user interrupts, such a call is let finish and its result is recorded, never run twice; a pure
 tool's call is simply cancelled.
@@ -30,6 +33,10 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 
 class ToolError(ValueError):
     """A tool that cannot be described or registered (the message names it)."""
+
+
+class SessionHandle:
+    """Base of the session handle a tool may ask for by type (`vagus.AgentSession`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class Tool:
     side_effects: bool = False
     timeout_s: float = 10.0
     _accepts: frozenset[str] = field(default_factory=frozenset)
+    session_param: str | None = None
+    """The parameter that receives the session handle (hidden from the model), if any."""
 
     def spec(self) -> dict[str, Any]:
         """The OpenAI `tools` entry."""
@@ -128,11 +137,15 @@ def make_tool(
         raise ToolError(f"tool {tool_name}: cannot read its type hints ({exc})") from None
     properties: dict[str, Any] = {}
     required: list[str] = []
+    session_param: str | None = None
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ToolError(f"tool {tool_name}: *args/**kwargs cannot be described to the model")
         if param.name not in hints:
             raise ToolError(f"tool {tool_name}: parameter {param.name!r} needs a type hint")
+        if isinstance(hints[param.name], type) and issubclass(hints[param.name], SessionHandle):
+            session_param = param.name
+            continue
         schema = _schema(hints[param.name], f"tool {tool_name}, parameter {param.name!r}")
         if param.name in arg_docs:
             schema["description"] = arg_docs[param.name]
@@ -144,7 +157,7 @@ def make_tool(
     parameters: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         parameters["required"] = required
-    return Tool(tool_name, text, parameters, fn, side_effects, timeout_s, frozenset(properties))
+    return Tool(tool_name, text, parameters, fn, side_effects, timeout_s, frozenset(properties), session_param)
 
 
 def _schema(hint: Any, where: str) -> dict[str, Any]:
@@ -197,14 +210,33 @@ class Toolbox:
         self.tools: dict[str, Tool] = {}
         self.results: dict[str, ToolResult] = {}
         """Results by call id: a call is never executed twice."""
+        self.session: SessionHandle | None = None
+        """Given to tools that ask for it (a parameter typed `AgentSession`)."""
+        self.version = 0
+        """Counts changes of the tool set (a flow's node changes what the model may call)."""
+        self.on_result: Callable[[ToolResult], None] | None = None
+        """Called (on the event loop) with each new result, e.g. to move a flow on."""
         for item in tools or []:
             self.add(item)
+
+    def replace(self, tools: list[Tool | Callable[..., Any]]) -> None:
+        """Another set of tools from now on; the record of calls made stays (none runs twice)."""
+        previous = self.tools
+        self.tools = {}
+        try:
+            for item in tools:
+                self.add(item)
+        except ToolError:
+            self.tools = previous
+            raise
+        self.version += 1
 
     def add(self, item: Tool | Callable[..., Any]) -> Tool:
         t = item if isinstance(item, Tool) else make_tool(item)
         if t.name in self.tools:
             raise ToolError(f"two tools are named {t.name!r}")
         self.tools[t.name] = t
+        self.version += 1
         return t
 
     def __bool__(self) -> bool:
@@ -227,6 +259,8 @@ class Toolbox:
             return done
         result = await self._run(call)
         self.results[call.id] = result
+        if self.on_result is not None:
+            self.on_result(result)
         return result
 
     async def _run(self, call: ToolCall) -> ToolResult:
@@ -246,6 +280,10 @@ class Toolbox:
                 [f"missing {', '.join(missing)}"] if missing else []
             )
             return ToolResult(call, f"error: wrong arguments ({'; '.join(parts)})", error=True)
+        if t.session_param is not None:
+            if self.session is None:
+                return ToolResult(call, f"error: {t.name} needs a live session", error=True)
+            arguments[t.session_param] = self.session
         try:
             value = await asyncio.wait_for(_call(t, arguments), t.timeout_s)
         except TimeoutError:

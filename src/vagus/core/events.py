@@ -211,3 +211,48 @@ class InputDropped(Event):
 
     type: ClassVar[str] = "input_dropped"
     frames: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlowMoved(Event):
+    """The conversation's flow went to another node (a tool's result or the model's choice)."""
+
+    type: ClassVar[str] = "flow_moved"
+    from_node: str | None
+    to_node: str
+    data: dict[str, Any] = field(default_factory=dict)
+    """What the flow has collected so far."""
+    end: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHandoff(Event):
+    """Another agent took the conversation over."""
+
+    type: ClassVar[str] = "agent_handoff"
+    from_agent: str
+    to_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalled(Event):
+    """A tool call the model made, and how it ended (`cancelled`: the user cut in on a pure tool)."""
+
+    type: ClassVar[str] = "tool_called"
+    turn: int
+    name: str
+    arguments: str
+    result: str
+    error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAction(Event):
+    """Something the agent does in the world (a robot moves, a light turns on), for the page and
+    any device listening on the bus."""
+
+    type: ClassVar[str] = "agent_action"
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    status: str = "done"
+    """"started", "done", "stopped" (interrupted) or "failed"."""

@@ -63,6 +63,8 @@ def _normalise(text: str) -> str:
 
 class OfflineBrain:
     name = "offline-rules"
+    summarizes = False
+    """Rules cannot write a summary: the session folds old turns extractively instead."""
 
     def __init__(self, agent_name: str = "Vagus", now: Callable[[], datetime] = datetime.now, seed: int = 0):
         self.agent_name = agent_name
