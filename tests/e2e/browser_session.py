@@ -129,6 +129,7 @@ async def converse(browser, port: int, query: str, timeout_s: float, mode: str) 
         "events": events,
         "audio": stats,
         "transcript": await page.inner_text("#transcript"),
+        "brain": await page.inner_text("#brain"),
         "console": console[-20:],
     }
     await context.close()

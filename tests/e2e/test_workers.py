@@ -21,6 +21,7 @@ def report() -> dict:
 def test_sessions_are_spread_over_the_workers_and_each_is_answered(report):
     assert "2 workers" in report["banner"]
     assert report["offers"] == [200, 200]
+    assert report["agent"]["llm"] == "offline" and report["agent"]["stt"].startswith("whisper"), report["agent"]
     assert report["bad_sdp"][0] == 400 and "audio" in report["bad_sdp"][1]  # the worker's own check
     assert report["bad_json"][0] == 400 and "JSON" in report["bad_json"][1]
     assert report["sessions_per_worker"] == [1, 1]  # the second offer went to the idle worker

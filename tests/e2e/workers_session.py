@@ -41,6 +41,7 @@ class Client:
         self.events: list[dict] = []
         self.frames = 0
         self.session_id: str | None = None
+        self.agent: dict = {}
         self.reader: asyncio.Future[None] | None = None
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.player = MediaPlayer(str(FIXTURES / "two_questions.wav"), loop=True)
@@ -73,6 +74,7 @@ class Client:
             if response.status != 200:
                 return response.status
         self.session_id = answer["session_id"]
+        self.agent = answer["agent"]
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         return 200
 
@@ -134,6 +136,7 @@ async def main() -> dict:
             report["offers"] = [await clients[0].connect(http, url)]
             await asyncio.sleep(1.0)  # the front's next poll sees the first session
             report["offers"].append(await clients[1].connect(http, url))
+            report["agent"] = clients[0].agent
 
             async def both_answered() -> bool:
                 return all(c.said() for c in clients)

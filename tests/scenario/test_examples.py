@@ -19,6 +19,10 @@ EXAMPLES = ROOT / "examples"
 
 
 async def talk(agent: str, question: Path, tmp_path: Path, env: dict[str, str] | None = None) -> list[dict]:
+    return (await talk_timeline(agent, question, tmp_path, env))["turns"]
+
+
+async def talk_timeline(agent: str, question: Path, tmp_path: Path, env: dict[str, str] | None = None) -> dict:
     timeline = tmp_path / "timeline.json"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "vagus", "talk", "--agent", agent, str(question), str(tmp_path / "out.wav"),
@@ -27,7 +31,7 @@ async def talk(agent: str, question: Path, tmp_path: Path, env: dict[str, str] |
     )  # fmt: skip
     _, err = await asyncio.wait_for(proc.communicate(), 300)
     assert proc.returncode == 0, err.decode()[-2000:]
-    return json.loads(timeline.read_text())["turns"]
+    return json.loads(timeline.read_text())
 
 
 async def test_the_plain_assistant_greets_and_answers(tmp_path, fixtures_dir):
@@ -58,3 +62,75 @@ async def test_the_kitchen_helper_calls_its_tools_through_an_openai_endpoint(tmp
     assert first["messages"][-1]["role"] == "user" and first["messages"][-1]["content"]  # the words heard
     assert second["messages"][-1] == {"role": "tool", "tool_call_id": "t1", "content": "timer set for 5 minutes"}
     assert any(t.get("agent_text") == "Your timer is set for five minutes." for t in turns), turns
+
+
+def call(call_id: str, name: str, arguments: str) -> dict:
+    return {"tool_calls": [{"index": 0, "id": call_id, "function": {"name": name, "arguments": arguments}}]}
+
+
+def tool_names(request: dict) -> list[str]:
+    return [t["function"]["name"] for t in request["body"].get("tools", [])]
+
+
+async def test_the_table_booking_flow_moves_step_by_step(tmp_path, fixtures_dir):
+    import numpy as np
+    import soundfile as sf
+
+    audio, rate = sf.read(fixtures_dir / "two_questions.wav", dtype="float32")
+    calls = tmp_path / "after_the_greeting.wav"  # the caller waits for the greeting, then answers twice
+    sf.write(
+        calls, np.concatenate([np.zeros(int(4.5 * rate), np.float32), audio, np.zeros(3 * rate, np.float32)]), rate
+    )
+    fake = FakeOpenAI()
+    fake.scripts = [
+        [call("c1", "record_guest", '{"name": "Alice"}')],
+        [{"content": "Thanks Alice. How many of you, and when?"}],
+        [call("c2", "record_party", '{"party_size": 2, "time": "8 pm"}')],
+        [{"content": "Two at 8 pm under Alice. Shall I book it?"}],
+    ]
+    async with fake.serve() as url:
+        env = {"VAGUS_LLM_BASE_URL": url, "VAGUS_LLM_MODEL": "scripted"}
+        timeline = await talk_timeline(f"{EXAMPLES / 'table_booking.py'}:agent", calls, tmp_path, env)
+    requests = fake.requests
+    assert len(requests) == 4, [r["body"]["messages"][-1] for r in requests]
+    assert tool_names(requests[0]) == ["record_guest"]
+    assert "Current step (party)" in requests[1]["body"]["messages"][0]["content"]
+    assert "Known so far: name: Alice." in requests[1]["body"]["messages"][0]["content"]
+    assert tool_names(requests[2]) == ["record_party"]
+    assert tool_names(requests[3]) == ["book_table", "go_to_party"]
+    moves = [(e["from_node"], e["to_node"]) for e in timeline["events"] if e["type"] == "flow_moved"]
+    assert moves == [("guest", "party"), ("party", "confirm")]
+    said = [t.get("agent_text") for t in timeline["turns"]]
+    assert said[0].startswith("Luigi's, good evening!") and "Shall I book it?" in said[-1], said
+
+
+async def test_the_robot_acts_and_reports_what_it_did(tmp_path, fixtures_dir):
+    fake = FakeOpenAI()
+    fake.scripts = [
+        [
+            {"content": "On my way."},
+            call("m1", "drive", '{"metres": 0.5}'),
+            {"tool_calls": [{"index": 1, "id": "l1", "function": {"name": "lights", "arguments": '{"mode": "blue"}'}}]},
+        ],
+        [{"content": "I drove half a metre and my lights are blue."}],
+    ]
+    async with fake.serve() as url:
+        env = {"VAGUS_LLM_BASE_URL": url, "VAGUS_LLM_MODEL": "scripted"}
+        timeline = await talk_timeline(f"{EXAMPLES / 'robot.py'}:agent", fixtures_dir / "hello.wav", tmp_path, env)
+    second = fake.requests[1]["body"]["messages"]
+    results = {m["tool_call_id"]: m["content"] for m in second if m["role"] == "tool"}
+    assert results == {"m1": "drove 0.5 m", "l1": "lights blue"}
+    assert "session" not in json.dumps(fake.requests[0]["body"]["tools"])  # the handle is not the model's
+    actions = [(e["name"], e["status"]) for e in timeline["events"] if e["type"] == "agent_action"]
+    assert ("drive", "started") in actions and ("drive", "done") in actions and ("lights", "done") in actions
+    assert actions.index(("drive", "started")) < actions.index(("drive", "done"))
+
+
+def test_the_yaml_booking_flow_loads_and_names_only_tools_it_has():
+    from vagus import Agent
+    from vagus.brain.flow import Flow
+    from vagus.config import load_config
+
+    config = load_config(EXAMPLES / "table_booking.yaml", env={})
+    assert config.flow is not None and list(config.flow.nodes) == ["guest", "party", "confirm", "done"]
+    Agent().check_flow(Flow.from_config(config.flow), config.tools.builtin)  # what the host checks at start

@@ -156,7 +156,7 @@ def test_flows_are_checked_on_load_with_errors_that_name_the_node():
         Flow([Node("a", "x"), Node("a", "y")]).check({})
 
 
-def test_a_yaml_flow_runs_without_python(tmp_path):
+async def test_a_yaml_flow_runs_without_python(tmp_path):
     path = tmp_path / "agent.yaml"
     path.write_text(
         "system_prompt: You take pizza orders.\n"
@@ -173,11 +173,19 @@ def test_a_yaml_flow_runs_without_python(tmp_path):
         "      end: true\n"
     )
     config = load_config(path, env={})
-    rig = make_rig(config=offline_config(flow=config.flow.model_dump(), tools={"builtin": ["time"]}))
+    rig = make_rig(
+        config=offline_config(flow=config.flow.model_dump(), tools={"builtin": ["time"]}),
+        turns=[Step("A margherita please.")],
+        answers=[Step("", calls=[("record_order", '{"pizza": "margherita"}')]), Step("When shall we deliver?")],
+    )
     runner = rig.session.flow
     assert runner is not None and runner.node.name == "order"
     spec = rig.session.answers.toolbox.tools["record_order"].parameters
     assert spec["properties"]["pizza"]["enum"] == ["margherita", "funghi"]
+    await rig.play(tone(0.6), tail_s=3.0)  # a flow without Python tools still runs its tool rounds
+    assert runner.node.name == "when" and runner.data == {"pizza": "margherita"}
+    assert names(rig.llm.tools_offered[1]) == ["time"]
+    assert rig.tts.spoken[-1] == "When shall we deliver?"
     with pytest.raises(ConfigError):
         bad = tmp_path / "bad.yaml"
         bad.write_text("flow:\n  nodes:\n    order:\n      instructions: x\n      next: nowhere\n")
@@ -269,3 +277,27 @@ async def test_built_in_skills_are_offered_to_the_model_from_the_config():
     assert names(rig.llm.tools_offered[0]) == ["time", "calculate"]
     assert rig.llm.prompts[1][-1]["content"] == "42"
     assert [t for t in rig.tts.spoken if t != "One moment."] == ["It's 42."]
+
+
+async def test_the_robot_example_halts_a_motion_when_the_user_cuts_in():
+    from pathlib import Path
+
+    from vagus import load_agent
+
+    robot = load_agent(f"{Path(__file__).resolve().parents[2] / 'examples' / 'robot.py'}:agent")
+    rig = make_rig(
+        turns=[Step("Drive five metres."), Step("Stop!")],
+        answers=[Step("Driving forward five metres now.", calls=[("drive", '{"metres": 5}')]), Step("Stopped.")],
+        agent=robot,
+    )
+    await rig.play(tone(0.6), tail_s=1.2)  # the agent speaks while the robot starts to drive
+    await rig.play(tone(1.0), tail_s=2.0)  # the user talks over it
+    assert rig.of("interruption")
+    for _ in range(100):  # the motion returns on the loop's own clock
+        if any(m["role"] == "tool" for m in rig.session.conversation.messages()):
+            break
+        await rig.play(tone(0.0), tail_s=0.02)
+    actions = [(a["name"], a["status"]) for a in rig.of("agent_action")]
+    assert actions[:3] == [("drive", "started"), ("stop", "done"), ("drive", "stopped")], actions
+    (result,) = [m["content"] for m in rig.session.conversation.messages() if m["role"] == "tool"]
+    assert result.endswith("(stopped by the user)")  # what was done, not what was planned

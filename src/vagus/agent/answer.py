@@ -99,7 +99,7 @@ class AnswerPipeline:
         self.unfinished, self.hold_s, self._sleep_until = unfinished, hold_s, sleep_until
         self.errors = ErrorReporter(bus, clock)
         self.deadlines = deadlines or DeadlinesConfig()
-        self.toolbox = toolbox if toolbox else None
+        self.toolbox = toolbox
         self.tools_config = tools_config or ToolsConfig()
         self._spawn = spawn
         self._filler = filler

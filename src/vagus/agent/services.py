@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vagus.agent.preflight import check_installed
 from vagus.config import AgentConfig, PiperTtsConfig
@@ -98,3 +99,24 @@ def build_services(
     return Services(
         vad=vad, stt=stt, llm=llm, tts=tts, end_of_turn=end_of_turn, fallback_tts=fallback_tts, load_ms=timings
     )
+
+
+def _label(provider: object) -> str:
+    name = str(getattr(provider, "name", type(provider).__name__))
+    model = getattr(provider, "model", None)
+    return f"{name} ({model})" if isinstance(model, str) and model else name
+
+
+def describe_services(services: Services, agent_name: str) -> dict[str, str]:
+    """Which agent and providers answer (the talk page shows them)."""
+    return {"name": agent_name, "stt": _label(services.stt), "llm": _label(services.llm), "tts": _label(services.tts)}
+
+
+def describe_config(config: AgentConfig) -> dict[str, str]:
+    """The same, from the config alone (a front that loads no model)."""
+
+    def label(section: Any) -> str:
+        model = getattr(section, "model", None) or getattr(section, "model_path", None)
+        return f"{section.provider} ({Path(str(model)).name})" if model else str(section.provider)
+
+    return {"name": config.name, "stt": label(config.stt), "llm": label(config.llm), "tts": label(config.tts)}

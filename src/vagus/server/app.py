@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from vagus.agent.host import HostFull
+from vagus.agent.services import describe_services
 from vagus.core.events import SessionEnded
 from vagus.server.auth import (
     AccessDenied,
@@ -72,6 +73,10 @@ class Sessions(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
+    def describe(self) -> dict[str, str]:
+        """The agent's name and its providers (shown on the talk page)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -95,6 +100,11 @@ class LocalSessions:
 
     def status(self) -> dict[str, Any]:
         return self.gateway.host.status()
+
+    def describe(self) -> dict[str, str]:
+        host = self.gateway.host
+        name = host.agent.name if host.agent is not None and host.agent.name else host.config.name
+        return describe_services(host.services, name)
 
     async def close(self) -> None:
         await self.gateway.close()
@@ -199,7 +209,9 @@ async def offer(request: web.Request) -> web.Response:
     limits, client = request.app[ACCESS_KEY].limits, _client(request)
     limits.opened(client)
     sessions.watch_end(session_id, lambda: limits.closed(client))
-    return web.json_response({"sdp": answer_sdp, "type": answer_type, "session_id": session_id})
+    return web.json_response(
+        {"sdp": answer_sdp, "type": answer_type, "session_id": session_id, "agent": sessions.describe()}
+    )
 
 
 async def favicon(request: web.Request) -> web.Response:

@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 
 from vagus.agent.host import HostFull
+from vagus.agent.services import describe_config
 from vagus.config import AgentConfig
 from vagus.transports.webrtc import SignalingError
 
@@ -270,6 +271,9 @@ class WorkerPool:
 
     def __len__(self) -> int:
         return sum(len(w.sessions) for w in self.workers)
+
+    def describe(self) -> dict[str, str]:
+        return describe_config(self.config)
 
     def status(self) -> dict[str, Any]:
         workers = [w.summary() for w in self.workers]

@@ -42,6 +42,12 @@ function showLatency(e) {
   $("latency").querySelector("tbody").appendChild(row);
 }
 
+function showAction(e) {
+  const args = Object.entries(e.args || {}).map(([k, v]) => `${k}=${v}`).join(" ");
+  addLine("action " + e.status, `${e.name} ${args} — ${e.status}`);
+  $("action").textContent = `last action: ${e.name} ${args} (${e.status})`;
+}
+
 function onEvent(e) {
   vagus.events.push(e);
   switch (e.type) {
@@ -58,6 +64,10 @@ function onEvent(e) {
     case "turn_latency": showLatency(e); break;
     case "error": addLine("error", `${e.stage}: ${e.message}`); break;
     case "senses": vagus.senses = e; break;
+    case "tool_called": addLine("tool" + (e.error ? " failed" : ""), `${e.name}(${e.arguments}) → ${e.result}`); break;
+    case "agent_action": showAction(e); break;
+    case "flow_moved": addLine("flow", `step: ${e.from_node ?? "start"} → ${e.to_node}${e.end ? " (end)" : ""}`); break;
+    case "agent_handoff": addLine("flow", `handed over: ${e.from_agent} → ${e.to_agent}`); break;
   }
 }
 
@@ -99,6 +109,10 @@ async function connect() {
   const answer = await response.json();
   if (!response.ok) throw new Error(answer.error || response.statusText);
   vagus.sessionId = answer.session_id;
+  if (answer.agent) {
+    const a = answer.agent;
+    $("brain").textContent = `${a.name}: ears ${a.stt} · brain ${a.llm} · voice ${a.tts}`;
+  }
   await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
   $("connect").textContent = "Stop";
   $("connect").classList.add("stop");
