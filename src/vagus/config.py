@@ -379,6 +379,20 @@ class FlowConfig(_Section):
         return self
 
 
+class SpeechConfig(_Section):
+    """How the model's text is shaped for the voice (the page and the conversation keep its words)."""
+
+    numbers: bool = Field(True, description="numbers, dates, times, units and money read as words")
+    max_words: int | None = Field(
+        80,
+        ge=10,
+        le=10000,
+        description="an answer longer than this stops at a sentence end and offers to go on (null: no limit)",
+    )
+    more_prompt: str = Field("Want to hear more?", min_length=1, description="said when an answer is cut short")
+    more_prompt_zh: str = Field("要我继续说吗？", min_length=1, description="the same, for an answer in Chinese")
+
+
 class DeadlinesConfig(_Section):
     """The most wall time each stage of an answer may take; past it the agent says what failed."""
 
@@ -456,6 +470,7 @@ class AgentConfig(_Section):
     tts: ProviderConfig = Field(default_factory=PiperTtsConfig, description="text to speech (by provider)")
     deadlines: DeadlinesConfig = DeadlinesConfig()
     tools: ToolsConfig = ToolsConfig()
+    speech: SpeechConfig = SpeechConfig()
     flow: FlowConfig | None = None
     server: ServerConfig = ServerConfig()
 

@@ -276,7 +276,7 @@ async def test_built_in_skills_are_offered_to_the_model_from_the_config():
     await rig.play(tone(0.6), tail_s=3.0)
     assert names(rig.llm.tools_offered[0]) == ["time", "calculate"]
     assert rig.llm.prompts[1][-1]["content"] == "42"
-    assert [t for t in rig.tts.spoken if t != "One moment."] == ["It's 42."]
+    assert [t for t in rig.tts.spoken if t != "One moment."] == ["It's forty-two."]  # said in words
 
 
 async def test_the_robot_example_halts_a_motion_when_the_user_cuts_in():

@@ -23,7 +23,7 @@ from vagus.agent.speculation import Draft
 from vagus.brain.context import Conversation, tool_exchange
 from vagus.brain.speaker import speak_answer
 from vagus.brain.tools import Toolbox, ToolCall, ToolResult
-from vagus.config import DeadlinesConfig, ToolsConfig
+from vagus.config import DeadlinesConfig, SpeechConfig, ToolsConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock
 from vagus.core.events import AgentSentence, ErrorEvent, ToolCalled, TranscriptFinal, TurnHeld, TurnSkipped
@@ -93,6 +93,7 @@ class AnswerPipeline:
         tools_config: ToolsConfig | None = None,
         spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task[Any]] | None = None,
         filler: Callable[[int], None] | None = None,
+        speech: SpeechConfig | None = None,
     ) -> None:
         self.services, self.conversation, self.playout = services, conversation, playout
         self._bus, self._clock, self.output_rate = bus, clock, output_rate
@@ -103,6 +104,7 @@ class AnswerPipeline:
         self.tools_config = tools_config or ToolsConfig()
         self._spawn = spawn
         self._filler = filler
+        self.speech = speech or SpeechConfig()
         self._specs_version = -1
         self._specs: list[dict[str, Any]] | None = None
         self.user_turn_hook: Callable[[str], Awaitable[str | None]] | None = None
@@ -265,7 +267,7 @@ class AnswerPipeline:
         for round_number in range(limit + 1):
             calls: list[ToolCall] = []
             said: list[str] = []
-            await self.speak(turn, _words_only(deltas, calls, said))
+            await self.speak(turn, _words_only(deltas, calls, said), limit=True)
             if not calls:
                 return
             if self.toolbox is None or round_number == limit:
@@ -383,7 +385,10 @@ class AnswerPipeline:
         await self._sleep_until(until)
         turn.stages_ms["held"] = (time.perf_counter() - start) * 1000
 
-    async def speak(self, turn: TurnRecord, deltas: AsyncIterator[str], tts: TTS | None = None) -> None:
+    async def speak(
+        self, turn: TurnRecord, deltas: AsyncIterator[str], tts: TTS | None = None, limit: bool = False
+    ) -> None:
+        """`limit`: the answer's length budget applies (a model's answer; not a `say` or an apology)."""
         clock, bus = self._clock, self._bus
 
         def on_sentence(index: int, sentence: str) -> None:
@@ -408,6 +413,8 @@ class AnswerPipeline:
             timings=turn.speak,
             tts_deadlines=(self.deadlines.tts_first_audio_s, self.deadlines.tts_sentence_s),
             rewrite=self.answer_hook if tts is None else None,
+            style=self.speech,
+            limit=limit,
         )
 
 

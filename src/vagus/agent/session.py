@@ -131,6 +131,7 @@ class VoiceSession(Session):
             config.tools,
             self.spawn,
             self._tool_filler,
+            config.speech,
         )
         self.speculation = Speculator(
             tc.speculation,

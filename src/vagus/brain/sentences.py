@@ -86,7 +86,7 @@ class SentenceSplitter:
             return len(text)
         if self._emitted == 0 and len(text) >= self.first_clause_min_chars:
             clause = None
-            for match in re.finditer(r"[,:—–](?=\s)", text):
+            for match in re.finditer(r"[,:—–](?=\s)|[，、；：]", text):
                 if match.end() >= self.first_clause_min_chars // 2:
                     clause = match.end()
                     break

@@ -8,13 +8,16 @@ while the model is still writing the rest, and synthesis of sentence N+1 runs wh
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vagus.audio.resample import resample
+from vagus.brain.numbers import spoken_numbers
 from vagus.brain.sentences import SentenceSplitter
 from vagus.brain.speech_text import speakable
+from vagus.config import SpeechConfig
 from vagus.services.deadlines import within
 from vagus.services.errors import ProviderError
 from vagus.services.tts.base import TTS
@@ -48,9 +51,13 @@ async def speak_answer(
     timings: SpeakTimings | None = None,
     tts_deadlines: tuple[float, float] | None = None,
     rewrite: Callable[[str], Awaitable[str | None]] | None = None,
+    style: SpeechConfig | None = None,
+    limit: bool = False,
 ) -> SpeakTimings:
     """`tts_deadlines`: (first audio, whole sentence) seconds a sentence's synthesis may take;
-    `rewrite`: sees each sentence before the voice and may change it (empty: not said)."""
+    `rewrite`: sees each sentence before the voice and may change it (empty: not said); `style`:
+    numbers as words, and with `limit` the answer's length budget (over it, the rest of the model's
+    answer is dropped at a sentence end and the agent offers to go on)."""
     timings = timings if timings is not None else SpeakTimings()
     if not timings.llm_start:  # an answer with tool rounds speaks in several calls: the first counts
         timings.llm_start = time.perf_counter()
@@ -76,17 +83,29 @@ async def speak_answer(
             raise
 
     reader = asyncio.get_running_loop().create_task(read_llm())
+    budget = style.max_words if style is not None and limit else None
+    offered = False
     try:
         while True:
             item = await queue.get()
             if item is _END:
                 break
+            if budget is not None and not offered and spoken_words(timings.sentences) >= budget:
+                # more is coming and the answer is long enough: stop here and offer the rest
+                assert style is not None
+                offered = True
+                reader.cancel()
+                chinese = any(_is_cjk(c) for c in " ".join(timings.sentences))
+                item = style.more_prompt_zh if chinese else style.more_prompt
+                await asyncio.gather(reader, return_exceptions=True)
             if isinstance(item, BaseException):
                 raise item
             sentence = str(item)
             if rewrite is not None:
                 sentence = (await rewrite(sentence) or "").strip()
                 if not sentence:
+                    if offered:
+                        break
                     continue
             if timings.first_sentence is None:
                 timings.first_sentence = time.perf_counter()
@@ -95,10 +114,14 @@ async def speak_answer(
             if on_sentence is not None:
                 on_sentence(index, sentence)
             text = speakable(sentence)
+            if style is None or style.numbers:
+                text = spoken_numbers(text)
             if timings.tts_start is None:
                 timings.tts_start = time.perf_counter()
             await _synthesise(text, index, tts, playout, output_rate, timings, on_first_audio, tts_deadlines)
             playout.sentence_done(index)
+            if offered:  # the offer to go on is the answer's last sentence
+                break
     finally:
         if not reader.done():
             reader.cancel()
@@ -138,6 +161,21 @@ async def _synthesise(
             exc.stage = "tts"
             if produced or attempt or not exc.retryable or exc.kind == "timeout":
                 raise
+
+
+_WORD = re.compile(r"[A-Za-z0-9'’-]+")
+
+
+def _is_cjk(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff"
+
+
+def spoken_words(sentences: list[str]) -> float:
+    """Words said so far (a Chinese character counts as half a word)."""
+    total = 0.0
+    for sentence in sentences:
+        total += len(_WORD.findall(sentence)) + sum(1 for c in sentence if _is_cjk(c)) / 2
+    return total
 
 
 def _late_voice(name: str, which: str) -> ProviderError:
