@@ -242,26 +242,8 @@ class AgentSession(SessionHandle):
         if box is None:
             box = session.answers.toolbox = Toolbox()
         builtin = builtin_tools(list(session.config.tools.builtin))
-        box.replace([*agent._tools, *builtin])
-        flow = agent.flow
-        if flow is not None:
-            from vagus.brain.flow import FlowRunner
-
-            summarizer = session.summarizer
-            session.flow = FlowRunner(
-                flow,
-                base,
-                session.conversation,
-                box,
-                session.bus,
-                session.clock,
-                dict(box.tools),
-                summarizer.fold_all if summarizer is not None else None,
-            )
-        else:
-            session.flow = None
-            box.on_result = None
-            session.conversation.system_prompt = base
+        box.replace([*agent._tools, *builtin, *session.lasting_tools])
+        session.use_flow(agent.flow, base, dict(box.tools))
         if agent.llm is not None:
             session.answers.use_llm(agent.llm)
         if agent.tts is not None:

@@ -80,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     talk.add_argument("--transcript", type=Path, help="write the JSON timeline of turns and latencies here")
     talk.add_argument("--config", type=Path, help="agent config (YAML or JSON)")
     talk.add_argument("--agent", help="your agent: FILE.py:NAME or MODULE:NAME (a vagus.Agent)")
+    talk.add_argument("--user", help="who is talking: what `memory.path` remembers about them is used and kept")
+
+    memory = sub.add_parser("memory", help="what the agent remembers about users (memory.path): list or forget")
+    memory.add_argument("action", choices=["list", "forget"])
+    memory.add_argument("user", nargs="?", help="one user (list: their facts; forget: required)")
+    memory.add_argument("key", nargs="?", help="forget: only this fact (default: everything about the user)")
+    memory.add_argument("--config", type=Path, help="agent config (YAML or JSON) with memory.path")
+    memory.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -262,6 +270,39 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _memory(args: argparse.Namespace) -> int:
+    import json
+
+    from vagus.brain.memory import MemoryStore, as_json
+
+    config = load_config(args.config)
+    path = config.memory.path
+    if not path:
+        raise ConfigError("no memory configured: set memory.path in the config or VAGUS_MEMORY_PATH")
+    if not Path(path).expanduser().exists():
+        raise ConfigError(f"{path}: no memory file yet (nothing has been remembered)")
+    store = MemoryStore(path, config.memory.max_facts)
+    try:
+        if args.action == "forget":
+            if not args.user:
+                raise ConfigError("vagus memory forget USER [KEY]: say whose facts to delete")
+            deleted = store.forget(args.user, args.key)
+            print(f"deleted {deleted} fact{'s' if deleted != 1 else ''} of {args.user}")
+            return 0
+        data = as_json(store, args.user)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(data, indent=2))
+    elif args.user:
+        facts = data["facts"]
+        print("\n".join(f"{k}: {v}" for k, v in facts.items()) if facts else f"nothing remembered about {args.user}")
+    else:
+        users = data["users"]
+        print("\n".join(f"{u['user']}\t{u['facts']} facts" for u in users) if users else "nothing remembered")
+    return 0
+
+
 def _talk(args: argparse.Namespace) -> int:
     from vagus.agent.services import build_services
     from vagus.transports.file import load_user_track
@@ -304,7 +345,7 @@ async def _talk_and_close(
     from vagus.transports.file import talk_file
 
     try:
-        return await talk_file(args.input, args.output, services, config, args.transcript, agent)
+        return await talk_file(args.input, args.output, services, config, args.transcript, agent, args.user)
     finally:
         await services.close()
 
@@ -313,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.log_level, json_lines=not args.plain_logs, transcripts=args.log_transcripts or None)
     try:
-        return {"serve": _serve, "talk": _talk, "token": _token}[args.command](args)
+        return {"serve": _serve, "talk": _talk, "token": _token, "memory": _memory}[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:
         print(f"vagus: error: {exc}", file=sys.stderr)
         return 2

@@ -393,6 +393,15 @@ class SpeechConfig(_Section):
     more_prompt_zh: str = Field("要我继续说吗？", min_length=1, description="the same, for an answer in Chinese")
 
 
+class MemoryConfig(_Section):
+    """Facts about each user kept between conversations (off unless `path` is set)."""
+
+    path: str | None = Field(
+        None, description="SQLite file for per-user facts (null: nothing is remembered between conversations)"
+    )
+    max_facts: int = Field(50, ge=1, le=10000, description="facts kept per user")
+
+
 class DeadlinesConfig(_Section):
     """The most wall time each stage of an answer may take; past it the agent says what failed."""
 
@@ -471,6 +480,7 @@ class AgentConfig(_Section):
     deadlines: DeadlinesConfig = DeadlinesConfig()
     tools: ToolsConfig = ToolsConfig()
     speech: SpeechConfig = SpeechConfig()
+    memory: MemoryConfig = MemoryConfig()
     flow: FlowConfig | None = None
     server: ServerConfig = ServerConfig()
 
@@ -499,6 +509,7 @@ _ENV = {
     "VAGUS_TTS_VOICE": ("tts", "voice"),
     "VAGUS_SECRET": ("server", "secret"),
     "VAGUS_API_KEY": ("server", "api_key"),
+    "VAGUS_MEMORY_PATH": ("memory", "path"),
 }
 
 

@@ -52,6 +52,11 @@ async def test_unknown_route_is_json_404(client):
             400,
             "options.echo",
         ),
+        (
+            b'{"sdp": "v=0\\r\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\r\\n", "options": {"user": "a b/c"}}',
+            400,
+            "options.user",
+        ),
     ],
 )
 async def test_bad_offers_are_refused_with_a_reason(client, body, status, message):

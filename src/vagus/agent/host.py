@@ -28,6 +28,7 @@ import numpy as np
 from vagus.agent.services import Services
 from vagus.agent.session import Heard, VoiceSession
 from vagus.brain.flow import Flow
+from vagus.brain.memory import open_store
 from vagus.brain.tools import Toolbox
 from vagus.config import AgentConfig
 from vagus.core.clock import Clock
@@ -131,6 +132,8 @@ class SessionHost:
         self.services = services
         self.config = config
         self.agent = agent
+        self.memory = open_store(config.memory.path, config.memory.max_facts)
+        """Per-user facts (None unless `memory.path` is set)."""
         if config.flow is not None and (agent is None or agent.flow is None):
             from vagus.api import Agent
 
@@ -165,9 +168,10 @@ class SessionHost:
         clock: Clock | None = None,
         session_id: str | None = None,
         tools: Toolbox | None = None,
+        user: str | None = None,
     ) -> HostedSession:
         """A new session on the shared providers; `config` overrides the host's (per-session options);
-        `tools`: what its language model may call."""
+        `tools`: what its language model may call; `user`: who is talking (for `memory`)."""
         if self.draining:
             raise HostFull("server is draining: no new sessions")
         if len(self.sessions) >= self.max_sessions:
@@ -189,6 +193,8 @@ class SessionHost:
             session_id=session_id,
             tools=tools,
             flow=agent.flow if agent is not None else None,
+            user=user,
+            memory=self.memory,
         )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted
@@ -341,6 +347,9 @@ class SessionHost:
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
         await asyncio.gather(*(self.close_session(sid, reason) for sid in list(self.sessions)))
+        if self.memory is not None:
+            self.memory.close()
+            self.memory = None
 
 
 def _percentile(values: Iterable[float], q: float) -> float:

@@ -23,9 +23,11 @@ from vagus.agent.services import Services
 from vagus.agent.speculation import Draft, Speculator
 from vagus.brain.context import Conversation
 from vagus.brain.flow import Flow, FlowRunner
+from vagus.brain.memory import MemoryStore, memory_tools
+from vagus.brain.memory import describe as describe_memory
 from vagus.brain.skills import builtin_tools
 from vagus.brain.summary import Summarizer
-from vagus.brain.tools import Toolbox
+from vagus.brain.tools import Tool, Toolbox
 from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock, sleep_until
@@ -77,17 +79,28 @@ class VoiceSession(Session):
         session_id: str | None = None,
         tools: Toolbox | None = None,
         flow: Flow | None = None,
+        user: str | None = None,
+        memory: MemoryStore | None = None,
     ) -> None:
         """`tools`: what the language model may call in this session (its own toolbox: call ids
         are remembered per session); the config's built-in skills are added to them. `flow`: the
-        conversation's steps (default: the config's `flow:` section, if any)."""
+        conversation's steps (default: the config's `flow:` section, if any). `user`: who is talking
+        (a token's identity), for `memory`: what is remembered about them between conversations."""
         super().__init__(clock, bus, session_id)
+        self.user = user
+        self.memory = memory if user is not None else None
+        self.lasting_tools: list[Tool] = []
+        """Tools that stay through flow steps and handoffs (the user's memory)."""
         if flow is None and config.flow is not None:
             flow = Flow.from_config(config.flow)
-        if config.tools.builtin or flow is not None:
+        if config.tools.builtin or flow is not None or self.memory is not None:
             tools = tools if tools is not None else Toolbox()
             for skill in builtin_tools(list(config.tools.builtin)):
                 tools.add(skill)
+            if self.memory is not None and user is not None:
+                self.lasting_tools = memory_tools(self.memory, user, self._recall)
+                for item in self.lasting_tools:
+                    tools.add(item)
         self.services, self.config, self.output_rate = services, config, output_rate
         self.senses = build_front_end_from_config(config.senses)
         self.front_end = ProcessorChain([self.senses] if self.senses is not None else [])
@@ -104,6 +117,7 @@ class VoiceSession(Session):
         )
         self.recorder = UtteranceRecorder(INPUT_RATE, tc.preroll_ms, tc.max_utterance_s + 1)
         self.conversation = Conversation(config.system_prompt, config.context_tokens)
+        self._recall()
         self.summarizer: Summarizer | None = None
         if config.context_summary:
             brain = services.llm if getattr(services.llm, "summarizes", True) else None
@@ -165,17 +179,26 @@ class VoiceSession(Session):
         self.flow: FlowRunner | None = None
         if flow is not None:
             assert tools is not None
-            available = dict(tools.tools)
-            self.flow = FlowRunner(
-                flow,
-                config.system_prompt,
-                self.conversation,
-                tools,
-                self.bus,
-                self.clock,
-                available,
-                self.summarizer.fold_all if self.summarizer is not None else None,
-            )
+            self.use_flow(flow, config.system_prompt, dict(tools.tools))
+
+    def use_flow(self, flow: Flow | None, instructions: str, available: dict[str, Tool]) -> None:
+        """Run the conversation in `flow`'s steps from now on (None: no flow, the plain instructions)."""
+        box = self.answers.toolbox
+        assert box is not None
+        if flow is None:
+            self.flow = None
+            box.on_result = None
+            self.conversation.system_prompt = instructions
+            return
+        summarize = self.summarizer.fold_all if self.summarizer is not None else None
+        self.flow = FlowRunner(
+            flow, instructions, self.conversation, box, self.bus, self.clock, available, summarize, self.lasting_tools
+        )
+
+    def _recall(self) -> None:
+        """What the agent remembers about this user, into its instructions."""
+        if self.memory is not None and self.user is not None and hasattr(self, "conversation"):
+            self.conversation.notes = describe_memory(self.memory.facts(self.user))
 
     # ---- extension points ---------------------------------------------------------------------------
 

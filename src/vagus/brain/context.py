@@ -72,6 +72,8 @@ class Conversation:
         self._kept_tokens = 0
         self.summary = ""
         """The gist of entries folded away (only words the user heard, and what tools did)."""
+        self.notes = ""
+        """What the agent remembers about this user from earlier conversations (`brain/memory.py`)."""
         self.on_added: Callable[[], None] | None = None
         """Called after each entry is added (the summarizer watches the budget)."""
 
@@ -113,9 +115,12 @@ class Conversation:
         self.summary = summary.strip()
 
     def system_message(self) -> str:
-        if not self.summary:
-            return self.system_prompt
-        return f"{self.system_prompt}\n\nEarlier in this conversation: {self.summary}"
+        parts = [self.system_prompt]
+        if self.notes:
+            parts.append(self.notes)
+        if self.summary:
+            parts.append(f"Earlier in this conversation: {self.summary}")
+        return "\n\n".join(parts)
 
     def _fitting(self) -> int:
         """How many of the newest entries fit the budget (at least one)."""

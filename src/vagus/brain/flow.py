@@ -197,8 +197,11 @@ class FlowRunner:
         clock: Clock,
         available: Mapping[str, Tool],
         summarize: Callable[[], None] | None = None,
+        lasting: Sequence[Tool] = (),
     ) -> None:
+        """`lasting`: tools offered at every step (the user's memory)."""
         flow.check(available)
+        self.lasting = list(lasting)
         self.flow = flow
         self.base_instructions = base_instructions
         self.conversation, self.toolbox, self._bus, self._clock = conversation, toolbox, bus, clock
@@ -225,7 +228,9 @@ class FlowRunner:
     def _enter(self, node: Node, came_from: str | None, initial: bool = False) -> None:
         self.history.append(node.name)
         self.conversation.system_prompt = self.instructions()
-        self.toolbox.replace([*self.available_here(), *self._generated(node)])
+        own = self.available_here()
+        names = {t.name for t in own}
+        self.toolbox.replace([*own, *self._generated(node), *(t for t in self.lasting if t.name not in names)])
         self._bus.publish(FlowMoved(self._clock.now(), came_from, node.name, dict(self.data), node.end))
 
     def available_here(self) -> list[Tool]:

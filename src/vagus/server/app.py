@@ -18,6 +18,7 @@ from aiohttp import web
 
 from vagus.agent.host import HostFull
 from vagus.agent.services import describe_services
+from vagus.brain.memory import USER_ID
 from vagus.core.events import SessionEnded
 from vagus.server.auth import (
     AccessDenied,
@@ -65,8 +66,8 @@ class Sessions(Protocol):
 
     name: str
 
-    async def accept(self, sdp: str, kind: str, echo: str) -> tuple[str, str, str]:
-        """(answer sdp, answer type, session id)"""
+    async def accept(self, sdp: str, kind: str, echo: str, user: str | None = None) -> tuple[str, str, str]:
+        """(answer sdp, answer type, session id); `user`: who is talking (for the agent's memory)"""
         ...
 
     def watch_end(self, session_id: str, callback: Callable[[], None]) -> None: ...
@@ -87,8 +88,8 @@ class LocalSessions:
         self.gateway = gateway
         self.name = gateway.config.name
 
-    async def accept(self, sdp: str, kind: str, echo: str) -> tuple[str, str, str]:
-        answer, session_id = await self.gateway.accept(sdp, kind, echo)
+    async def accept(self, sdp: str, kind: str, echo: str, user: str | None = None) -> tuple[str, str, str]:
+        answer, session_id = await self.gateway.accept(sdp, kind, echo, user)
         return answer.sdp, answer.type, session_id
 
     def watch_end(self, session_id: str, callback: Callable[[], None]) -> None:
@@ -123,8 +124,9 @@ def _client(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _admit_offer(request: web.Request) -> None:
-    """Content type, origin, token and the client's budget, in that order (AccessDenied otherwise)."""
+def _admit_offer(request: web.Request) -> str | None:
+    """Content type, origin, token and the client's budget, in that order (AccessDenied otherwise);
+    the token's identity, if a token was required."""
     access = request.app[ACCESS_KEY]
     if request.content_type != "application/json":
         raise AccessDenied(415, "an offer must be sent as application/json")
@@ -133,8 +135,11 @@ def _admit_offer(request: web.Request) -> None:
         token = bearer(request.headers.get("Authorization"))
         if token is None:
             raise AccessDenied(401, "a session token is required (Authorization: Bearer …; see `vagus token`)")
-        verify_token(token, access.secret or "", access.agent)
+        identity: str | None = verify_token(token, access.secret or "", access.agent).identity
+    else:
+        identity = None
     access.limits.offer(_client(request))
+    return identity
 
 
 @web.middleware
@@ -178,7 +183,7 @@ async def offer(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _error(413, f"request body too large (limit {MAX_BODY_BYTES} bytes)")
     try:
-        _admit_offer(request)
+        identity = _admit_offer(request)
     except AccessDenied as denied:
         return _error(denied.status, denied.reason, denied.retry_after_s)
     raw = await request.read()
@@ -199,9 +204,14 @@ async def offer(request: web.Request) -> web.Response:
     echo = options.get("echo", "browser")
     if not isinstance(echo, str):
         return _error(400, "options.echo must be a string")
+    user = options.get("user")
+    if identity is not None:
+        user = identity  # a token says who this is; the page cannot claim someone else
+    elif user is not None and (not isinstance(user, str) or not USER_ID.match(user)):
+        return _error(400, "options.user is 1 to 128 letters, digits or _ . @ + -")
     sessions = request.app[SESSIONS_KEY]
     try:
-        answer_sdp, answer_type, session_id = await sessions.accept(sdp, kind, echo)
+        answer_sdp, answer_type, session_id = await sessions.accept(sdp, kind, echo, user)
     except SignalingError as exc:
         return _error(400, str(exc) or "the offer could not be negotiated")
     except HostFull as exc:

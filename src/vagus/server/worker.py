@@ -7,7 +7,7 @@ on a private Unix socket for the front's internal requests and prints `ready`. T
 straight between the client and this process: the SDP answer carries this process's ICE candidates.
 
 Internal routes (reachable only through the socket, in a directory only this user can open):
-`POST /offer` `{"sdp", "type", "echo"}` → `{"sdp", "type", "session_id"}` (400/503 with an error);
+`POST /offer` `{"sdp", "type", "echo", "user"}` → `{"sdp", "type", "session_id"}` (400/503 with an error);
 `GET /status` → the host's status plus `session_ids` and `pid`.
 
 It ends on SIGTERM/SIGINT (draining its sessions for `server.drain_s`) or when its stdin closes
@@ -43,10 +43,11 @@ async def offer(request: web.Request) -> web.Response:
     try:
         body = await request.json()
         sdp, kind, echo = body["sdp"], body.get("type", "offer"), body.get("echo", "browser")
+        user = body.get("user")
     except (ValueError, KeyError, TypeError):
         return web.json_response({"error": "bad internal offer"}, status=400)
     try:
-        answer, session_id = await gateway.accept(sdp, kind, echo)
+        answer, session_id = await gateway.accept(sdp, kind, echo, user)
     except SignalingError as exc:
         return web.json_response({"error": str(exc) or "the offer could not be negotiated"}, status=400)
     except HostFull as exc:

@@ -232,7 +232,7 @@ class WorkerPool:
 
     # ---- sessions -----------------------------------------------------------------------------------
 
-    async def accept(self, sdp: str, kind: str, echo: str) -> tuple[str, str, str]:
+    async def accept(self, sdp: str, kind: str, echo: str, user: str | None = None) -> tuple[str, str, str]:
         """Route an offer to the least-loaded worker that takes it: (answer sdp, type, session id)."""
         if self.draining:
             raise HostFull("the server is draining: no new sessions")
@@ -242,7 +242,7 @@ class WorkerPool:
             try:
                 async with worker.http().post(
                     "http://worker/offer",
-                    json={"sdp": sdp, "type": kind, "echo": echo},
+                    json={"sdp": sdp, "type": kind, "echo": echo, "user": user},
                     timeout=aiohttp.ClientTimeout(total=OFFER_TIMEOUT_S),
                 ) as response:
                     body = await response.json()

@@ -128,6 +128,7 @@ async def run_conversation(
     echo_path: EchoPath | None = None,
     instant: bool = False,
     agent: Agent | None = None,
+    user: str | None = None,
 ) -> ConversationResult:
     """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track.
     `echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice.
@@ -139,7 +140,7 @@ async def run_conversation(
     pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
     clock = ManualClock()
     host = SessionHost(services, config, max_sessions=1, frame_s=FRAME_SECONDS, agent=agent)
-    hosted = host.open(sample_rate, clock=clock)
+    hosted = host.open(sample_rate, clock=clock, user=user)
     session = hosted.session
     if on_session is not None:
         on_session(session)
@@ -261,10 +262,11 @@ async def talk_file(
     config: AgentConfig,
     transcript_path: str | Path | None = None,
     agent: Agent | None = None,
+    user: str | None = None,
 ) -> ConversationResult:
     check_output_path(output_path, input_path)
     audio, rate = load_user_track(input_path)
-    result = await run_conversation(audio, rate, services, config, agent=agent)
+    result = await run_conversation(audio, rate, services, config, agent=agent, user=user)
     write_audio(output_path, result.output, rate)
     if transcript_path is not None:
         Path(transcript_path).parent.mkdir(parents=True, exist_ok=True)

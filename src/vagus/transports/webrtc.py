@@ -204,7 +204,10 @@ class WebRTCGateway:
         config.senses.echo.enabled = echo == "server"
         return config
 
-    async def accept(self, sdp: str, kind: str = "offer", echo: str = "browser") -> tuple[RTCSessionDescription, str]:
+    async def accept(
+        self, sdp: str, kind: str = "offer", echo: str = "browser", user: str | None = None
+    ) -> tuple[RTCSessionDescription, str]:
+        """`user`: who is talking (a token's identity), for the agent's memory of them."""
         if kind != "offer":
             raise SignalingError(f"expected an SDP of type 'offer', got {kind!r}")
         if not sdp.lstrip().startswith("v=0"):
@@ -215,7 +218,7 @@ class WebRTCGateway:
         if sections > MAX_MEDIA_SECTIONS:
             raise SignalingError(f"the offer has {sections} media sections (at most {MAX_MEDIA_SECTIONS})")
         config = self.session_config(echo)
-        hosted = self.host.open(OUTPUT_RATE, config)  # HostFull: at the limit or draining
+        hosted = self.host.open(OUTPUT_RATE, config, user=user)  # HostFull: at the limit or draining
         self.host.start()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         peer = WebRTCPeer(self, pc, hosted)

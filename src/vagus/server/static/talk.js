@@ -104,7 +104,7 @@ async function connect() {
   const response = await fetch("/offer", {
     method: "POST",
     headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, options: { echo: aec } }),
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, options: { echo: aec, user: params.get("user") || undefined } }),
   });
   const answer = await response.json();
   if (!response.ok) throw new Error(answer.error || response.statusText);
