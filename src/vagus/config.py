@@ -336,6 +336,11 @@ class ToolsConfig(_Section):
         description="the offline brain's skills as tools for a language model (it reads the clock instead of "
         "guessing): time, date, calculate, remember_name, repeat",
     )
+    route_skills: bool = Field(
+        False,
+        description="for small local models that do not call tools: a question the built-in skills plainly "
+        "answer (the time, the date, arithmetic) gets the skill's result in the model's request",
+    )
 
 
 FlowContext = Literal["keep", "summary", "reset"]

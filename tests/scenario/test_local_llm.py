@@ -59,3 +59,36 @@ def test_a_model_file_that_is_missing_or_not_the_measured_one_is_refused(tmp_pat
         LlamaCppLLM(fake, sha256="0" * 64)
     with pytest.raises(ModelNotFoundError, match="could not be loaded"):
         LlamaCppLLM(fake)
+
+
+async def test_spoken_questions_answered_by_the_packaged_model_with_the_time_skill(llm, services, offline_config):
+    """The path `vagus talk` runs (file transport, real Whisper, Piper, smart-turn), with the packaged
+    model as the brain: the time comes from the time skill (routed: the 135M model does not call tools
+    itself), the capital from the model."""
+    import dataclasses
+
+    import numpy as np
+
+    from vagus.audio.resample import resample
+    from vagus.transports.file import run_conversation
+
+    def say(text: str) -> np.ndarray:
+        tts = services.tts
+        return resample(np.concatenate(list(tts._synthesise(text))), tts.sample_rate, 16000)
+
+    quiet = np.zeros(16000, np.float32)
+    audio = np.concatenate(
+        [quiet, say("What time is it?"), np.zeros(6 * 16000, np.float32),
+         say("What is the capital of France?"), np.zeros(7 * 16000, np.float32)]
+    )  # fmt: skip
+    config = offline_config.model_copy(deep=True)
+    config.tools.builtin = ["time", "date", "calculate"]
+    config.tools.route_skills = True
+    result = await run_conversation(audio, 16000, dataclasses.replace(services, llm=llm), config)
+    called = [e for e in result.events if e["type"] == "tool_called"]
+    assert [c["name"] for c in called] == ["time"], called
+    answers = [t for t in result.turns if t.get("agent_text")]
+    assert len(answers) == 2, result.turns
+    time_said = called[0]["result"]  # e.g. "5:42 PM", read from the clock
+    assert time_said.split()[0] in answers[0]["agent_text"], answers[0]
+    assert "Paris" in answers[1]["agent_text"], answers[1]

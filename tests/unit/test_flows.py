@@ -301,3 +301,19 @@ async def test_the_robot_example_halts_a_motion_when_the_user_cuts_in():
     assert actions[:3] == [("drive", "started"), ("stop", "done"), ("drive", "stopped")], actions
     (result,) = [m["content"] for m in rig.session.conversation.messages() if m["role"] == "tool"]
     assert result.endswith("(stopped by the user)")  # what was done, not what was planned
+
+
+async def test_routed_skills_give_a_small_model_the_right_value_without_a_tool_call():
+    rig = make_rig(
+        config=offline_config(tools={"builtin": ["time", "calculate"], "route_skills": True}),
+        turns=[Step("What is seven times six?"), Step("Tell me a joke.")],
+        answers=[Step("Seven times six is 42."), Step("Why did the chicken cross the road?")],
+    )
+    await rig.play(tone(0.6), tail_s=4.0)
+    await rig.play(tone(0.6), tail_s=4.0)
+    first, second = rig.llm.prompts
+    assert first[0]["content"].endswith("The calculate tool says: 42. Answer the user with it in one short sentence.")
+    assert "tool says" not in second[0]["content"]  # only where a skill plainly answers
+    assert not any(m["role"] == "tool" for m in second)  # the answer carries the value, not the context
+    (called,) = rig.of("tool_called")
+    assert (called["name"], called["arguments"], called["result"]) == ("calculate", '{"expression": "7 * 6"}', "42")

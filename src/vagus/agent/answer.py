@@ -10,6 +10,7 @@ reported once, not on every turn (`ErrorReporter`).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -21,6 +22,8 @@ from vagus.agent.latency import TurnRecord
 from vagus.agent.services import Services
 from vagus.agent.speculation import Draft
 from vagus.brain.context import Conversation, tool_exchange
+from vagus.brain.skills import ROUTED_NOTE
+from vagus.brain.skills import route as route_skill
 from vagus.brain.speaker import speak_answer
 from vagus.brain.tools import Toolbox, ToolCall, ToolResult
 from vagus.config import DeadlinesConfig, SpeechConfig, ToolsConfig
@@ -236,6 +239,8 @@ class AnswerPipeline:
     async def _answer(self, turn: TurnRecord, text: str, draft: Draft | None = None) -> None:
         messages = self.conversation.messages()
         messages.append({"role": "user", "content": text})
+        if self.tools_config.route_skills and self.toolbox:
+            messages = await self._route_skill(turn, text, messages)
         ahead = draft.answer_for(messages) if draft is not None else None
         if ahead is not None:
             turn.speculative.append("llm")
@@ -258,6 +263,25 @@ class AnswerPipeline:
             if turn.speak.first_audio_queued is not None:
                 self.errors.worked("tts")
             return
+
+    async def _route_skill(self, turn: TurnRecord, text: str, messages: list[Message]) -> list[Message]:
+        """A small model that does not call tools still answers a plain time/date/arithmetic question
+        from the skill's result, given to it in the request (`tools.route_skills`)."""
+        box = self.toolbox
+        assert box is not None
+        routed = route_skill(text, set(box.tools))
+        if routed is None:
+            return messages
+        name, arguments = routed
+        call = ToolCall(f"route_{turn.number}", name, json.dumps(arguments))
+        result = await box.run(call)
+        now = self._clock.now()
+        self._bus.publish(ToolCalled(now, turn.number, name, call.arguments, result.content, result.error))
+        if result.error:
+            return messages
+        note = ROUTED_NOTE.format(name=name, result=result.content)
+        system = {"role": "system", "content": f"{messages[0].get('content', '')}\n\n{note}"}
+        return [system, *messages[1:]]
 
     async def _rounds(self, turn: TurnRecord, exchange: _Exchange, deltas: AsyncIterator[Any]) -> None:
         """Speak what the model says; when it calls tools, run them and ask it again with the results

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -139,3 +140,28 @@ def builtin_tools(names: list[str], now: Callable[[], datetime] = datetime.now) 
             raise ToolError(f"no built-in tool named {name!r} (there are: {', '.join(skills)})")
         tools.append(make_tool(skills[name]))
     return tools
+
+
+ROUTED_NOTE = "The {name} tool says: {result}. Answer the user with it in one short sentence."
+
+
+def route(text: str, available: set[str]) -> tuple[str, dict[str, str]] | None:
+    """The built-in skill a question plainly asks for, with its arguments, if that skill is available:
+    for small local models that do not call tools themselves (`tools.route_skills`). Uses the rule
+    brain's own recognisers, so it triggers exactly where the rule brain would answer."""
+    from vagus.services.llm.offline import _ARITHMETIC, _OPERATORS, _SQUARE_ROOT, _normalise, _number
+
+    said = _normalise(text)
+    if "time" in available and re.search(r"\bwhat time\b|\bthe time\b|\btime is it\b", said):
+        return "time", {}
+    if "date" in available and re.search(r"\bwhat (day|date)\b|\btoday'?s date\b|\bthe date\b|\bwhat is today\b", said):
+        return "date", {}
+    if "calculate" in available:
+        root = _SQUARE_ROOT.search(said)
+        if root:
+            return "calculate", {"expression": f"sqrt({_spoken_number(_number(root.group(1)))})"}
+        match = _ARITHMETIC.search(said)
+        if match:
+            left, op, right = _number(match.group(1)), _OPERATORS[match.group(2)], _number(match.group(3))
+            return "calculate", {"expression": f"{_spoken_number(left)} {op} {_spoken_number(right)}"}
+    return None
