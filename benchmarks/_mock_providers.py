@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from vagus.brain.tools import ToolCall
 from vagus.services.stt.base import Transcript
 
 
@@ -27,9 +28,11 @@ class FixedDelaySTT:
 class FixedDelayLLM:
     name = "fixed-llm"
 
-    def __init__(self, first_s: float = 0.1, per_token_s: float = 0.01) -> None:
+    def __init__(self, first_s: float = 0.1, per_token_s: float = 0.01, tool_round: bool = False) -> None:
         self.first_s = first_s
         self.per_token_s = per_token_s
+        self.tool_round = tool_round
+        """Answer each question with a tool call first (after `first_s`), then the words."""
         self.tokens = [
             "Seven",
             "times",
@@ -47,8 +50,11 @@ class FixedDelayLLM:
             ".",
         ]
 
-    async def stream(self, messages) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    async def stream(self, messages, tools=None) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
         await asyncio.sleep(self.first_s)
+        if self.tool_round and tools and messages[-1]["role"] == "user":
+            yield ToolCall(f"call-{len(messages)}", "calculate", '{"expression": "7 * 6"}')
+            return
         for i, token in enumerate(self.tokens):
             if i:
                 await asyncio.sleep(self.per_token_s)

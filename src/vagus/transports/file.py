@@ -50,6 +50,8 @@ class ConversationResult:
     wall_seconds: float = 0.0
     failures: dict[int, str] = field(default_factory=dict)
     """Turn number → the provider failure that spoiled it."""
+    frame_late_ms: list[float] = field(default_factory=list)
+    """While the models worked (frames paced on the wall clock): how late each frame was done."""
 
     def timeline(self) -> dict[str, Any]:
         return {
@@ -179,6 +181,7 @@ async def run_conversation(
         turns=summarise_turns(events),
         wall_seconds=time.perf_counter() - wall_start,
         failures=dict(session.answers.errors.failures),
+        frame_late_ms=pacer.late_ms,
     )
 
 
@@ -231,6 +234,8 @@ class _Pacer:
     def __init__(self, realtime_when_busy: bool) -> None:
         self.realtime = realtime_when_busy
         self.anchor: float | None = None  # wall time that corresponds to media time 0 while pacing
+        self.late_ms: list[float] = []
+        """For each frame paced on the wall clock: how late its processing ended (0: on time)."""
 
     async def wait(self, t_next: float, busy: bool) -> None:
         if self.realtime and busy:
@@ -238,6 +243,7 @@ class _Pacer:
             if self.anchor is None:
                 self.anchor = now - (t_next - FRAME_SECONDS)
             delay = self.anchor + t_next - now
+            self.late_ms.append(max(0.0, -delay * 1000))
             await asyncio.sleep(delay if delay > 0 else 0)
         else:
             self.anchor = None
