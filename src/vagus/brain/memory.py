@@ -49,7 +49,7 @@ def check_user(user: str) -> str:
 class MemoryStore:
     """Facts per user in one SQLite file (created with owner-only permissions)."""
 
-    def __init__(self, path: str | Path, max_facts: int = 50) -> None:
+    def __init__(self, path: str | os.PathLike[str], max_facts: int = 50) -> None:
         self.path = Path(path).expanduser()
         self.max_facts = max_facts
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,7 +66,7 @@ def _value(node: ast.AST) -> float:
         if isinstance(node.op, ast.Pow) and abs(right) > MAX_POWER:
             raise ValueError(f"exponents above {MAX_POWER} are not computed")
         try:
-            return _BINARY[type(node.op)](left, right)
+            return float(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError:
             raise ValueError("division by zero") from None
         except OverflowError:
