@@ -92,3 +92,17 @@ async def test_spoken_questions_answered_by_the_packaged_model_with_the_time_ski
     time_said = called[0]["result"]  # e.g. "5:42 PM", read from the clock
     assert time_said.split()[0] in answers[0]["agent_text"], answers[0]
     assert "Paris" in answers[1]["agent_text"], answers[1]
+
+
+def test_the_context_budget_counts_with_the_models_own_tokenizer(llm):
+    """The GGUF's tokenizer, rebuilt from the file, counts what llama.cpp itself counts."""
+    import json
+
+    assert llm._tokens.ready.wait(120)
+    text = "The quick brown fox jumps over the lazy dog. Hello, how are you? I'm fine, thanks! 42"
+    counted = llm.count_tokens(text)
+    answers: list[str] = []
+    llm._server.handle_completions(
+        json.dumps({"prompt": text, "n_predict": 0, "stream": False}), lambda s: answers.append(s) or False
+    )
+    assert counted == json.loads(answers[0])["usage"]["prompt_tokens"]

@@ -100,3 +100,16 @@ async def test_a_session_with_the_rule_brain_folds_extractively():
     assert conversation.summary.startswith("The user said: My name is Anna")
     assert conversation.summary.count("The user said") == 1
     assert "Earlier in this conversation" in rig.llm.prompts[-1][0]["content"]
+
+
+def test_the_budget_uses_the_models_token_count_when_there_is_one():
+    c = Conversation("Be brief.", 70)
+    c.count_tokens = lambda text: 10 * len(text.split())  # a model whose tokens are expensive
+    for i in range(3):
+        c.add_user(f"question {i}")
+        c.add_assistant(f"answer {i}")
+    # each entry costs 2 words × 10 + 4 = 24: two fit in the 50 left after the 20-token instructions
+    assert [m["content"] for m in c.messages()[1:]] == ["question 2", "answer 2"]
+    c.count_tokens = lambda text: None  # not ready yet: four characters per token
+    c.add_user("more")
+    assert c.entries[-1].cost == 1 + 4

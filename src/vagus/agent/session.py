@@ -117,6 +117,7 @@ class VoiceSession(Session):
         )
         self.recorder = UtteranceRecorder(INPUT_RATE, tc.preroll_ms, tc.max_utterance_s + 1)
         self.conversation = Conversation(config.system_prompt, config.context_tokens)
+        self.conversation.count_tokens = getattr(services.llm, "count_tokens", None)
         self._recall()
         self.summarizer: Summarizer | None = None
         if config.context_summary:

@@ -1,7 +1,8 @@
 """Multi-turn dialog context with a token budget.
 
-Keeps the system prompt and as many of the most recent messages as fit the budget (estimated at four
-characters per token, the usual rule of thumb for English). Assistant messages that were cut off by
+Keeps the system prompt and as many of the most recent messages as fit the budget (counted with the
+model's own tokenizer where one is at hand, the local GGUF's; otherwise estimated at four characters
+per token, the usual rule of thumb for English). Assistant messages that were cut off by
 the user carry only the words the user heard, marked as interrupted, so the model knows where it
 stopped. A tool exchange (the model's calls and their results) is one entry, kept or dropped whole,
 so the model never sees a result without the call that asked for it.
@@ -33,6 +34,8 @@ class Entry:
     interrupted: bool = False
     exchange: tuple[Message, ...] = ()
     """For a tool exchange (role "tools"): the assistant's message with its calls, then each result."""
+    cost: int = 0
+    """Its tokens, counted once when it was added (with the model's tokenizer when there is one)."""
 
     def as_messages(self) -> list[Message]:
         if self.exchange:
@@ -42,10 +45,13 @@ class Entry:
             return [{"role": self.role, "content": f"{heard} [interrupted by the user; they heard only this]"}]
         return [{"role": self.role, "content": self.content}]
 
-    def tokens(self) -> int:
+    def tokens(self, count: Callable[[str], int] | None = None) -> int:
+        if self.cost:
+            return self.cost
+        measure = count or estimate_tokens
         if self.exchange:
-            return sum(estimate_tokens(json.dumps(m, ensure_ascii=False)) + 4 for m in self.exchange)
-        return estimate_tokens(self.content) + 4 + (10 if self.interrupted else 0)
+            return sum(measure(json.dumps(m, ensure_ascii=False)) + 4 for m in self.exchange)
+        return measure(self.content) + 4 + (10 if self.interrupted else 0)
 
 
 def tool_exchange(calls: list[ToolCall], results: list[ToolResult], said: str = "") -> tuple[Message, ...]:
@@ -76,6 +82,8 @@ class Conversation:
         """What the agent remembers about this user from earlier conversations (`brain/memory.py`)."""
         self.on_added: Callable[[], None] | None = None
         """Called after each entry is added (the summarizer watches the budget)."""
+        self.count_tokens: Callable[[str], int | None] | None = None
+        """The model's own token count (None, or a None answer: four characters per token)."""
 
     def add_user(self, text: str) -> None:
         self._add(Entry("user", text))
@@ -92,6 +100,7 @@ class Conversation:
     def _add(self, entry: Entry) -> None:
         """Entries older than twice the budget can never be sent again: they are dropped, so a session
         that talks for hours keeps a bounded history."""
+        entry.cost = entry.tokens(self._counter())
         self.entries.append(entry)
         self._kept_tokens += entry.tokens()
         while len(self.entries) > 1 and self._kept_tokens > 2 * self.max_tokens:
@@ -99,6 +108,21 @@ class Conversation:
             self._kept_tokens -= dropped.tokens()
         if self.on_added is not None:
             self.on_added()
+
+    def _counter(self) -> Callable[[str], int] | None:
+        count = self.count_tokens
+        if count is None:
+            return None
+
+        def tokens(text: str) -> int:
+            n = count(text)
+            return n if n is not None else estimate_tokens(text)
+
+        return tokens
+
+    def _tokens_of(self, text: str) -> int:
+        counter = self._counter()
+        return counter(text) if counter is not None else estimate_tokens(text)
 
     def clear(self) -> None:
         """Forget the conversation (a flow step that starts afresh); the instructions stay."""
@@ -124,7 +148,7 @@ class Conversation:
 
     def _fitting(self) -> int:
         """How many of the newest entries fit the budget (at least one)."""
-        budget = self.max_tokens - estimate_tokens(self.system_message())
+        budget = self.max_tokens - self._tokens_of(self.system_message())
         count = 0
         for entry in reversed(self.entries):
             cost = entry.tokens()

