@@ -47,6 +47,14 @@ async def test_the_plain_assistant_greets_and_answers(tmp_path, fixtures_dir):
     assert answered and "42" in answered[0]["agent_text"], turns
 
 
+async def test_a_question_asked_over_the_greeting_is_heard_whole(tmp_path, fixtures_dir):
+    turns = await talk(f"{EXAMPLES / 'plain_assistant.py'}:agent", fixtures_dir / "two_questions.wav", tmp_path)
+    assert turns[0]["agent_text"].startswith("Hello!") and turns[0]["interrupted"], turns
+    asked = [t for t in turns[1:] if t.get("user_text")]
+    assert asked and ("7" in asked[0]["user_text"] or "seven" in asked[0]["user_text"].lower()), asked
+    assert "42" in asked[0]["agent_text"], asked
+
+
 async def test_the_kitchen_helper_calls_its_tools_through_an_openai_endpoint(tmp_path, fixtures_dir):
     fake = FakeOpenAI()
     fake.scripts = [

@@ -139,6 +139,13 @@ async def run_conversation(
     or busy the CPU is: for tests of behaviour (latencies in it are not real)."""
     if audio.ndim != 1:
         raise ValueError("run_conversation needs mono audio")
+    if echo_path is None and config.senses.echo.enabled:
+        # A recorded track has no loudspeaker in it: the agent's voice never reaches this "microphone",
+        # and an echo canceller fed a reference that is not there garbles the user's words while the
+        # agent talks (measured: "What is seven times six?" heard as "What is that in time? Six."
+        # when asked over the greeting).
+        config = config.model_copy(update={"senses": config.senses.model_copy(deep=True)})
+        config.senses.echo.enabled = False
     pcm16k = resample(audio, sample_rate, INPUT_RATE) if sample_rate != INPUT_RATE else audio.astype(np.float32)
     clock = ManualClock()
     host = SessionHost(services, config, max_sessions=1, frame_s=FRAME_SECONDS, agent=agent)
