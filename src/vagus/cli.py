@@ -82,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     talk.add_argument("--agent", help="your agent: FILE.py:NAME or MODULE:NAME (a vagus.Agent)")
     talk.add_argument("--user", help="who is talking: what `memory.path` remembers about them is used and kept")
 
+    enrol = sub.add_parser("enroll", help="store a person's voiceprint (encrypted) from a recording of them")
+    enrol.add_argument("name", help="who it is")
+    enrol.add_argument("audio", type=Path, help="a recording of them speaking (3 s of speech or more)")
+    enrol.add_argument("--consent", action="store_true", help="they agreed to their voiceprint being stored")
+    enrol.add_argument("--config", type=Path, help="agent config with perception.vault")
+
+    prints = sub.add_parser("voiceprints", help="list or delete enrolled voiceprints, or make a vault key")
+    prints.add_argument("action", choices=["list", "delete", "new-key"])
+    prints.add_argument("name", nargs="?", help="delete: whose voiceprint")
+    prints.add_argument("--config", type=Path, help="agent config with perception.vault")
+
     memory = sub.add_parser("memory", help="what the agent remembers about users (memory.path): list or forget")
     memory.add_argument("action", choices=["list", "forget"])
     memory.add_argument("user", nargs="?", help="one user (list: their facts; forget: required)")
@@ -270,6 +281,55 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vault(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from vagus.perception.vault import open_vault
+
+    vault = open_vault(load_config(args.config))
+    if vault is None:
+        raise ConfigError("no voiceprint vault: set perception.vault.path (and its key) in the config")
+    return vault
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    from vagus.audio.wav import check_audio_file
+    from vagus.perception.enrol import enrol
+    from vagus.perception.voiceprint import VoiceEncoder
+    from vagus.senses.silero import SileroModel
+
+    if not args.consent:
+        raise ConfigError("a voiceprint is biometric data: enrol only with the person's consent (--consent)")
+    check_audio_file(args.audio)
+    vault = _vault(args)
+    voiceprint, seconds = enrol(vault, args.name, args.audio, VoiceEncoder(), SileroModel(), consent=True)
+    print(f"enrolled {voiceprint.name} from {seconds:.1f} s of speech")
+    return 0
+
+
+def _voiceprints(args: argparse.Namespace) -> int:
+    import datetime
+
+    from vagus.perception.vault import new_key
+
+    if args.action == "new-key":
+        print(new_key())
+        return 0
+    vault = _vault(args)
+    if args.action == "delete":
+        if not args.name:
+            raise ConfigError("vagus voiceprints delete NAME: say whose voiceprint to delete")
+        if not vault.delete(args.name):
+            raise ConfigError(f"no voiceprint for {args.name!r}")
+        print(f"deleted the voiceprint of {args.name}")
+        return 0
+    prints = vault.all()
+    for p in prints:
+        when = datetime.datetime.fromtimestamp(p.created).isoformat(timespec="seconds")
+        print(f"{p.name}\tenrolled {when}\t{p.model}")
+    if not prints:
+        print("no voiceprints enrolled")
+    return 0
+
+
 def _memory(args: argparse.Namespace) -> int:
     import json
 
@@ -354,7 +414,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.log_level, json_lines=not args.plain_logs, transcripts=args.log_transcripts or None)
     try:
-        return {"serve": _serve, "talk": _talk, "token": _token, "memory": _memory}[args.command](args)
+        commands = {
+            "serve": _serve,
+            "talk": _talk,
+            "token": _token,
+            "memory": _memory,
+            "enroll": _enroll,
+            "voiceprints": _voiceprints,
+        }
+        return commands[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:
         print(f"vagus: error: {exc}", file=sys.stderr)
         return 2

@@ -407,6 +407,35 @@ class MemoryConfig(_Section):
     max_facts: int = Field(50, ge=1, le=10000, description="facts kept per user")
 
 
+class SpeakerConfig(_Section):
+    """Who the agent listens to (voiceprints: perception/speaker.py)."""
+
+    lock: Literal["off", "primary", "enrolled"] = Field(
+        "off",
+        description="off: everyone; primary: one voice per session (enrolled `primary`, or the first heard); "
+        "enrolled: only people in the voiceprint vault",
+    )
+    primary: str | None = Field(None, description="primary mode: the enrolled person to lock on from the start")
+    implicit_after_s: float = Field(
+        3.0, ge=1, le=60, description="primary mode without `primary`: answered speech that makes a voice the primary"
+    )
+    threshold: float = Field(0.7, gt=0, lt=1, description="voiceprint similarity from which it is the same voice")
+    multi_party: bool = Field(False, description="answer other voices too, labelled with their names in the context")
+
+
+class VaultConfig(_Section):
+    """Where enrolled voiceprints are kept, encrypted (perception/vault.py)."""
+
+    path: str | None = Field(None, description="folder of encrypted voiceprints (null: no enrolment possible)")
+    key_file: str | None = Field(None, description="file holding the 32-byte base64 key (else VAGUS_VOICEPRINT_KEY)")
+    retention_days: float = Field(365, gt=0, le=36500, description="voiceprints older than this are deleted")
+
+
+class PerceptionConfig(_Section):
+    speaker: SpeakerConfig = SpeakerConfig()
+    vault: VaultConfig = VaultConfig()
+
+
 class DeadlinesConfig(_Section):
     """The most wall time each stage of an answer may take; past it the agent says what failed."""
 
@@ -486,6 +515,7 @@ class AgentConfig(_Section):
     tools: ToolsConfig = ToolsConfig()
     speech: SpeechConfig = SpeechConfig()
     memory: MemoryConfig = MemoryConfig()
+    perception: PerceptionConfig = PerceptionConfig()
     flow: FlowConfig | None = None
     server: ServerConfig = ServerConfig()
 

@@ -114,6 +114,8 @@ class AnswerPipeline:
         """Sees (and may edit) the user's words before the model; empty or None: no answer."""
         self.answer_hook: Callable[[str], Awaitable[str | None]] | None = None
         """Sees (and may edit) each sentence of the answer before the voice."""
+        self.speaker_gate: Callable[[TurnRecord], Awaitable[tuple[bool, str | None]]] | None = None
+        """Whose voice the turn is (perception/speaker.py): (answer it?, a label for multi-party)."""
         self._llm_takes_tools = takes_tools(services.llm)
 
     def _tool_specs(self) -> list[dict[str, Any]] | None:
@@ -181,6 +183,12 @@ class AnswerPipeline:
         await self._hold_if_unfinished(turn, text)
         committed()
         self._bus.publish(TranscriptFinal(self._clock.now(), turn.number, text))
+        if self.speaker_gate is not None:
+            answer, label = await self.speaker_gate(turn)
+            if not answer:
+                return  # another voice: not a turn for this agent (the gate said so on the bus)
+            if label:
+                text = turn.user_text = f"{label}: {text}"
         if self.user_turn_hook is not None:
             edited = ((await self.user_turn_hook(text)) or "").strip()
             if not edited:

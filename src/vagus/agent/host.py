@@ -33,6 +33,7 @@ from vagus.brain.tools import Toolbox
 from vagus.config import AgentConfig
 from vagus.core.clock import Clock
 from vagus.core.events import InputDropped
+from vagus.perception.vault import open_vault
 
 if TYPE_CHECKING:
     from vagus.api import Agent, AgentSession
@@ -134,6 +135,8 @@ class SessionHost:
         self.agent = agent
         self.memory = open_store(config.memory.path, config.memory.max_facts)
         """Per-user facts (None unless `memory.path` is set)."""
+        self.vault = open_vault(config)
+        """Enrolled voiceprints (None unless `perception.vault.path` is set)."""
         if config.flow is not None and (agent is None or agent.flow is None):
             from vagus.api import Agent
 
@@ -195,6 +198,7 @@ class SessionHost:
             flow=agent.flow if agent is not None else None,
             user=user,
             memory=self.memory,
+            voiceprints=self.vault.all() if self.vault is not None else None,
         )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted

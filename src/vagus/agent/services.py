@@ -17,6 +17,7 @@ from vagus.services.stt.base import STT
 from vagus.services.tts.base import TTS
 
 if TYPE_CHECKING:
+    from vagus.perception.voiceprint import VoiceEncoder
     from vagus.turns.smart_turn import SmartTurnModel
 
 log = logging.getLogger("vagus.services")
@@ -31,6 +32,8 @@ class Services:
     end_of_turn: SmartTurnModel | None = None
     fallback_tts: TTS | None = None
     """A local voice that says so when the configured TTS fails (None where none is installed)."""
+    voice: VoiceEncoder | None = None
+    """Voiceprints (perception/voiceprint.py), loaded when a speaker lock is on."""
     load_ms: dict[str, float] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -95,9 +98,21 @@ def build_services(
         from vagus.turns.smart_turn import SmartTurnModel  # its features come from the `local` extra
 
         end_of_turn = timed("end_of_turn", lambda: SmartTurnModel(eot.model_path))
+    voice = None
+    if config.perception.speaker.lock != "off":
+        from vagus.perception.voiceprint import VoiceEncoder
+
+        voice = timed("voice", VoiceEncoder)
     log.info("providers loaded: %s", timings)
     return Services(
-        vad=vad, stt=stt, llm=llm, tts=tts, end_of_turn=end_of_turn, fallback_tts=fallback_tts, load_ms=timings
+        vad=vad,
+        stt=stt,
+        llm=llm,
+        tts=tts,
+        end_of_turn=end_of_turn,
+        fallback_tts=fallback_tts,
+        voice=voice,
+        load_ms=timings,
     )
 
 

@@ -36,8 +36,11 @@ from vagus.core.events import (
     AgentSpeechStopped,
     SessionEnded,
     SessionStarted,
+    SpeakerIdentified,
+    SpeakerLocked,
     TurnContinued,
     TurnEnded,
+    TurnSkipped,
     UserSpeechStarted,
     UserSpeechStopped,
 )
@@ -45,6 +48,8 @@ from vagus.core.frames import AudioFrame
 from vagus.core.processor import FrameProcessor, ProcessorChain
 from vagus.core.session import Session
 from vagus.logs import log_session_events
+from vagus.perception.speaker import Decision, Identity, SpeakerLock
+from vagus.perception.vault import Voiceprint
 from vagus.senses.front_end import build_front_end_from_config
 from vagus.senses.vad import VadTransition, VoiceActivityDetector
 from vagus.turns.barge_in import BargeIn
@@ -81,6 +86,7 @@ class VoiceSession(Session):
         flow: Flow | None = None,
         user: str | None = None,
         memory: MemoryStore | None = None,
+        voiceprints: list[Voiceprint] | None = None,
     ) -> None:
         """`tools`: what the language model may call in this session (its own toolbox: call ids
         are remembered per session); the config's built-in skills are added to them. `flow`: the
@@ -175,6 +181,14 @@ class VoiceSession(Session):
             lambda: self.barge_in.pause is not None,
             self.speculation.words_for,
         )
+        self.speaker: SpeakerLock | None = None
+        self._identities: dict[int, asyncio.Task[tuple[Identity, np.ndarray | None]]] = {}
+        if config.perception.speaker.lock != "off":
+            if services.voice is None:
+                raise ValueError("perception.speaker.lock needs the voiceprint model (services.voice)")
+            self.speaker = SpeakerLock(config.perception.speaker, services.voice.embed_async, voiceprints or [])
+            self.answers.speaker_gate = self._speaker_gate
+            self.barge_in.voice_check = self._voice_check
         log_session_events(self.bus, self.id)
         self.bus.publish(SessionStarted(self.clock.now(), self.id))
         self.flow: FlowRunner | None = None
@@ -438,6 +452,11 @@ class VoiceSession(Session):
         def committed() -> None:
             self._pending_audio = None
 
+        if self.speaker is not None:  # whose voice, worked out while the words are transcribed
+            tail = max(0, int((turn.decided - turn.speech_end) * INPUT_RATE))
+            speech = audio[: len(audio) - tail] if tail else audio
+            self._identities[turn.number] = asyncio.ensure_future(self.speaker.identify(speech))
+
         try:
             await self.answers.respond(turn, audio, words, committed, draft)
         finally:
@@ -445,6 +464,35 @@ class VoiceSession(Session):
                 self._response = None
             if self.summarizer is not None and self._response is None:
                 self.summarizer.turn_ended()
+
+    async def _speaker_gate(self, turn: TurnRecord) -> tuple[bool, str | None]:
+        """Answer this turn? Only the locked voice (or, multi-party, everyone, labelled by name)."""
+        speaker, task = self.speaker, self._identities.pop(turn.number, None)
+        if speaker is None or task is None:
+            return True, None
+        identity, embedding = await task
+        locked = speaker.active
+        now = self.clock.now()
+        self.bus.publish(
+            SpeakerIdentified(now, turn.number, identity.decision.value, identity.name, round(identity.score, 3),
+                              round(identity.seconds, 2), locked)
+        )  # fmt: skip
+        if locked and identity.decision is Decision.OTHER:
+            if speaker.config.multi_party:
+                return True, speaker.label(identity)
+            self.bus.publish(TurnSkipped(now, turn.number, "another voice"))
+            return False, None
+        if embedding is not None and speaker.learn(embedding, identity.seconds):
+            self.bus.publish(SpeakerLocked(now, turn.number, "primary"))
+        return True, None
+
+    async def _voice_check(self, speech: np.ndarray) -> Decision:
+        """Whose voice is talking over the agent (`turns/barge_in.py` asks while the agent is paused)."""
+        speaker = self.speaker
+        if speaker is None or not speaker.active:
+            return Decision.SAME
+        identity, _ = await speaker.identify(speech)
+        return identity.decision
 
     async def sleep_until(self, t: float) -> None:
         await sleep_until(self.clock, t)

@@ -256,3 +256,26 @@ class AgentAction(Event):
     args: dict[str, Any] = field(default_factory=dict)
     status: str = "done"
     """"started", "done", "stopped" (interrupted) or "failed"."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerIdentified(Event):
+    """Whose voice a turn was (perception/speaker.py): `decision` same/other/unsure against the locked
+    voice(s), `name` the enrolled person matched, `score` the voiceprint similarity."""
+
+    type: ClassVar[str] = "speaker_identified"
+    turn: int
+    decision: str
+    name: str | None
+    score: float
+    seconds: float
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerLocked(Event):
+    """The session now listens to one voice (`primary`: the first heard long enough)."""
+
+    type: ClassVar[str] = "speaker_locked"
+    turn: int
+    how: str

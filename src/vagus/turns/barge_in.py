@@ -13,9 +13,10 @@ alone with a fake owner and a virtual clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,8 +24,9 @@ import numpy as np
 
 from vagus.config import TurnConfig
 from vagus.core.bus import EventBus
-from vagus.core.clock import Clock
+from vagus.core.clock import Clock, sleep_until
 from vagus.core.events import AgentPaused, AgentResumed, Interruption
+from vagus.perception.speaker import Decision
 from vagus.senses.vad import VadTransition
 from vagus.services.errors import ProviderError
 from vagus.services.stt.base import STT
@@ -46,6 +48,8 @@ echo's delay, the residue can be as loud as the user (measured: 15–26 dBFS 0.7
 delay; on a loaded CPU, false pauses 1.0–1.1 s in with the loudspeaker at 0 dB)."""
 LOUD_SPEECH_S = 0.064
 """Speech over the agent pauses it only once this much of it came at the user's own level."""
+VOICE_CHECKS_S = (0.8, 1.2, 1.6)
+"""Speech over the agent is compared with the locked voice after this much of it (or when it stops)."""
 JUDGING_LEAD_IN_S = 0.1
 """Audio kept before the onset of speech over the agent when transcribing it to judge the pause."""
 
@@ -77,6 +81,9 @@ class Pause:
     classifying: bool = False
     speech_end: float = 0.0
     """End of the speech being transcribed, to reuse its words if the same speech becomes a turn."""
+    voice: asyncio.Future[bool] | None = None
+    """With a speaker lock: resolves True when the voice is the locked one (False: another voice,
+    and the agent has resumed)."""
 
 
 class BargeIn:
@@ -103,6 +110,8 @@ class BargeIn:
         self.candidate: float | None = None
         """Onset of speech over the agent that may yet pause it."""
         self.pause: Pause | None = None
+        self.voice_check: Callable[[np.ndarray], Awaitable[Decision]] | None = None
+        """With a speaker lock (perception/speaker.py): whose voice the speech over the agent is."""
         self._agent_audible_until = -math.inf
         """Session time until which the agent's own voice may still be in the microphone."""
 
@@ -129,7 +138,7 @@ class BargeIn:
         if self.candidate is not None:
             self.check(end, speaking)
         pause = self.pause
-        if pause is not None and speaking and end - pause.onset >= self.confirm_s:
+        if pause is not None and speaking and end - pause.onset >= self.confirm_s and self._voice_ok(pause):
             self.commit(end, "long_speech", "")
 
     def check(self, now: float, speaking: bool) -> None:
@@ -159,6 +168,36 @@ class BargeIn:
                 return
             self._playout.pause()  # the next pulled frame is silence
             self._bus.publish(AgentPaused(now, turn, onset))
+            if self.voice_check is not None:
+                self.pause.voice = asyncio.get_running_loop().create_future()
+                self._owner.spawn(self._verify_voice(self.pause), "voice-check")
+
+    @staticmethod
+    def _voice_ok(pause: Pause) -> bool:
+        return pause.voice is None or (pause.voice.done() and pause.voice.result())
+
+    async def _verify_voice(self, pause: Pause) -> None:
+        """Whose voice paused the agent, asked as the speech grows (a voiceprint needs ~1 s to be
+        sure): the locked voice goes on to interrupt as usual; another voice resumes the agent."""
+        check, future = self.voice_check, pause.voice
+        assert check is not None and future is not None
+        verdict = Decision.UNSURE
+        try:
+            for needed in VOICE_CHECKS_S:
+                due = pause.onset + needed
+                while self.pause is pause and not pause.classifying and self._clock.now() < due:
+                    await sleep_until(self._clock, min(due, self._clock.now() + 0.02))
+                if self.pause is not pause:
+                    return
+                heard = self._clock.now() - pause.onset
+                verdict = await check(self._owner.peek_speech(heard))
+                if verdict is not Decision.UNSURE or pause.classifying:
+                    break
+        finally:
+            if not future.done():
+                future.set_result(verdict is not Decision.OTHER)
+        if verdict is Decision.OTHER and self.pause is pause:
+            self.resume("other_voice", "")
 
     def _needed(self) -> float:
         level_known = self.speech_level is not None and self.speech_level.level_db is not None
@@ -196,6 +235,8 @@ class BargeIn:
         else:
             kind = self.backchannels.classify(text, self._owner.answer_text())
         pause.classifying = False
+        if pause.voice is not None and not await pause.voice:
+            return  # another voice: the agent has resumed
         if self.pause is not pause or self._owner.user_speaking():
             return  # already decided, or the user is talking again: the next stop is judged afresh
         if kind == "speech":
