@@ -419,7 +419,9 @@ class SpeakerConfig(_Section):
     implicit_after_s: float = Field(
         3.0, ge=1, le=60, description="primary mode without `primary`: answered speech that makes a voice the primary"
     )
-    threshold: float = Field(0.7, gt=0, lt=1, description="voiceprint similarity from which it is the same voice")
+    threshold: float = Field(
+        0.72, gt=0, lt=1, description="voiceprint similarity from which it is the same voice (benchmarks/perception.py)"
+    )
     multi_party: bool = Field(False, description="answer other voices too, labelled with their names in the context")
 
 

@@ -167,3 +167,39 @@ async def test_the_agent_says_mm_hm_when_the_user_pauses_mid_turn_and_never_over
     assert not window.any(), (np.flatnonzero(window)[:3] / R + heard_again, result.events)
     answered = [t for t in result.turns if t.get("agent_text")]
     assert len(answered) == 1 and "rome" in answered[0]["user_text"].lower()
+
+
+async def test_a_locked_agent_answers_its_enrolled_speaker_and_ignores_another_real_voice(
+    services, offline_config, tmp_path, monkeypatch
+):
+    """Real human voices (tests/fixtures/speakers): the reader is enrolled from one recording; in the
+    conversation the card player's turn is ignored and the reader's other sentence is answered."""
+    from pathlib import Path
+
+    from vagus.audio.wav import read_audio
+    from vagus.perception.enrol import enrol
+    from vagus.perception.vault import VoiceprintVault, new_key, read_key
+    from vagus.perception.voiceprint import VoiceEncoder
+    from vagus.senses.silero import SileroModel
+    from vagus.transports.file import run_conversation
+
+    monkeypatch.setenv("VAGUS_VOICEPRINT_KEY", new_key())
+    speakers = Path(__file__).resolve().parents[1] / "fixtures" / "speakers"
+    encoder = VoiceEncoder()
+    vault = VoiceprintVault(tmp_path / "vault", read_key())
+    enrol(vault, "Reader", speakers / "reader_0870.flac", encoder, SileroModel(), consent=True)
+    reader, _ = read_audio(speakers / "reader_0890.flac")
+    cards, _ = read_audio(speakers / "cards_005.flac")
+    gap = np.zeros(5 * R, np.float32)
+    audio = np.concatenate([np.zeros(R // 2, np.float32), cards, gap, reader, gap])
+    config = offline_config.model_copy(deep=True)
+    config.perception.speaker.lock = "primary"
+    config.perception.speaker.primary = "Reader"
+    config.perception.vault.path = str(tmp_path / "vault")
+    result = await run_conversation(audio, R, dataclasses.replace(services, voice=encoder), config)
+    identified = [(e["decision"], e["name"]) for e in result.events if e["type"] == "speaker_identified"]
+    assert identified == [("other", None), ("same", "Reader")], identified
+    skipped = [e["reason"] for e in result.events if e["type"] == "turn_skipped"]
+    assert skipped == ["another voice"]
+    answered = [t for t in result.turns if t.get("agent_text")]
+    assert len(answered) == 1 and "selfish" in answered[0]["user_text"].lower(), answered

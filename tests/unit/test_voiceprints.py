@@ -126,3 +126,27 @@ async def test_the_first_voice_heard_long_enough_becomes_the_primary():
     assert lock.learn(emb, 2.0) and lock.active
     assert (await lock.identify(quiet))[0].decision is Decision.OTHER
     assert (await lock.identify(loud))[0].decision is Decision.SAME
+
+
+def test_the_enroll_and_voiceprints_commands(tmp_path, capsys, monkeypatch):
+    from vagus.cli import main
+
+    monkeypatch.setenv("VAGUS_VOICEPRINT_KEY", new_key())
+    config = tmp_path / "agent.yaml"
+    config.write_text(f"perception: {{vault: {{path: {tmp_path / 'vault'}}}}}\n")
+    reader = str(SPEAKERS / "reader_0870.flac")
+    assert main(["enroll", "Reader", reader, "--config", str(config)]) == 2  # no consent: nothing stored
+    assert "consent" in capsys.readouterr().err
+    assert main(["enroll", "Cards", str(SPEAKERS / "cards_001.flac"), "--consent", "--config", str(config)]) == 2
+    assert "needs at least 3 s" in capsys.readouterr().err  # too little speech
+    assert main(["enroll", "Reader", reader, "--consent", "--config", str(config)]) == 0
+    assert "enrolled Reader from" in capsys.readouterr().out
+    assert main(["voiceprints", "list", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.startswith("Reader\tenrolled ")
+    assert main(["voiceprints", "delete", "Reader", "--config", str(config)]) == 0
+    assert main(["voiceprints", "delete", "Reader", "--config", str(config)]) == 2
+    assert main(["voiceprints", "list", "--config", str(config)]) == 0
+    assert "no voiceprints enrolled" in capsys.readouterr().out
+    monkeypatch.setenv("VAGUS_VOICEPRINT_KEY", "bm90IGEga2V5")
+    assert main(["voiceprints", "list", "--config", str(config)]) == 2
+    assert "32 bytes" in capsys.readouterr().err
