@@ -102,3 +102,56 @@ async def test_without_an_enrolled_primary_the_first_voice_heard_becomes_it():
     assert [e["reason"] for e in rig.of("turn_skipped")] == ["another voice"]
     assert rig.tts.spoken == ["A.", "B.", "C."]
     await rig.play(silence(0.1))
+
+
+class MemoryVault:
+    def __init__(self) -> None:
+        self.prints: dict[str, Voiceprint] = {}
+
+    def all(self) -> list[Voiceprint]:
+        return list(self.prints.values())
+
+    def check_name(self, name: str) -> str:
+        from vagus.perception.vault import VoiceprintVault
+
+        return VoiceprintVault.check_name(name)
+
+    def enroll(self, name: str, embedding, model: str, consent: bool) -> Voiceprint:  # type: ignore[no-untyped-def]
+        assert consent is True
+        self.prints[name] = Voiceprint(name, embedding, model, 0.0)
+        return self.prints[name]
+
+
+async def test_the_person_talking_is_enrolled_from_their_latest_speech_over_the_data_channel():
+    import json
+    import types
+
+    from vagus.transports.webrtc import WebRTCPeer
+
+    config = offline_config(perception={"speaker": {"lock": "primary", "implicit_after_s": 60}})
+    rig = make_rig(config=offline_config(), turns=[Step("Hello."), Step("More words.")], voice=FakeVoice(), sessions=2)
+    vault = MemoryVault()
+    rig.host.vault = vault  # type: ignore[assignment]
+    rig.hosted = rig.host.open(16000, config, clock=rig.clock)
+    replies: list[dict] = []
+    peer = types.SimpleNamespace(session=rig.session, _reply=replies.append)
+
+    async def ask(message: object) -> dict:
+        await WebRTCPeer.handle_message(peer, message)  # type: ignore[arg-type]
+        return replies[-1]
+
+    assert (
+        "say something first" in (await ask(json.dumps({"type": "enroll", "name": "Anna", "consent": True})))["message"]
+    )
+    await rig.play(tone(1.5, 0.3), tail_s=3.0)
+    too_short = await ask(json.dumps({"type": "enroll", "name": "Anna", "consent": True}))
+    assert not too_short["ok"] and "keep talking" in too_short["message"]
+    await rig.play(tone(2.0, 0.3), tail_s=3.0)
+    no_consent = await ask(json.dumps({"type": "enroll", "name": "Anna", "consent": False}))
+    assert not no_consent["ok"] and "consent" in no_consent["message"] and not vault.prints
+    done = await ask(json.dumps({"type": "enroll", "name": "Anna", "consent": True}))
+    assert done["ok"] and done["name"] == "Anna" and done["seconds"] >= 3.0
+    assert "Anna" in vault.prints and rig.session.speaker.primary_name == "Anna"
+    assert rig.of("speaker_locked")[-1]["how"] == "enrolled"
+    assert (await ask("not json"))["type"] == "error"
+    assert (await ask(json.dumps({"type": "enroll", "name": 5, "consent": True})))["ok"] is False

@@ -199,6 +199,7 @@ class SessionHost:
             user=user,
             memory=self.memory,
             voiceprints=self.vault.all() if self.vault is not None else None,
+            vault=self.vault,
         )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted

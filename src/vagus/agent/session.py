@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +50,7 @@ from vagus.core.processor import FrameProcessor, ProcessorChain
 from vagus.core.session import Session
 from vagus.logs import log_session_events
 from vagus.perception.speaker import Decision, Identity, SpeakerLock
-from vagus.perception.vault import Voiceprint
+from vagus.perception.vault import VaultError, Voiceprint, VoiceprintVault
 from vagus.senses.front_end import build_front_end_from_config
 from vagus.senses.vad import VadTransition, VoiceActivityDetector
 from vagus.turns.barge_in import BargeIn
@@ -61,6 +62,7 @@ from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
 
 INPUT_RATE = 16000
+ENROL_KEEP_S = 15.0
 
 
 @dataclass(slots=True)
@@ -87,6 +89,7 @@ class VoiceSession(Session):
         user: str | None = None,
         memory: MemoryStore | None = None,
         voiceprints: list[Voiceprint] | None = None,
+        vault: VoiceprintVault | None = None,
     ) -> None:
         """`tools`: what the language model may call in this session (its own toolbox: call ids
         are remembered per session); the config's built-in skills are added to them. `flow`: the
@@ -181,6 +184,9 @@ class VoiceSession(Session):
             lambda: self.barge_in.pause is not None,
             self.speculation.words_for,
         )
+        self.vault = vault
+        self._recent_speech: deque[np.ndarray] = deque()
+        """The user's latest turns' speech (at most ENROL_KEEP_S), for enrolling them from the page."""
         self.speaker: SpeakerLock | None = None
         self._identities: dict[int, asyncio.Task[tuple[Identity, np.ndarray | None]]] = {}
         if config.perception.speaker.lock != "off":
@@ -452,10 +458,12 @@ class VoiceSession(Session):
         def committed() -> None:
             self._pending_audio = None
 
+        tail = max(0, int((turn.decided - turn.speech_end) * INPUT_RATE))
+        speech = audio[: len(audio) - tail] if tail else audio
         if self.speaker is not None:  # whose voice, worked out while the words are transcribed
-            tail = max(0, int((turn.decided - turn.speech_end) * INPUT_RATE))
-            speech = audio[: len(audio) - tail] if tail else audio
             self._identities[turn.number] = asyncio.ensure_future(self.speaker.identify(speech))
+        if self.vault is not None:
+            self._keep_for_enrolment(speech)
 
         try:
             await self.answers.respond(turn, audio, words, committed, draft)
@@ -485,6 +493,39 @@ class VoiceSession(Session):
         if embedding is not None and speaker.learn(embedding, identity.seconds):
             self.bus.publish(SpeakerLocked(now, turn.number, "primary"))
         return True, None
+
+    def _keep_for_enrolment(self, speech: np.ndarray) -> None:
+        self._recent_speech.append(speech)
+        while sum(len(a) for a in self._recent_speech) > ENROL_KEEP_S * INPUT_RATE and len(self._recent_speech) > 1:
+            self._recent_speech.popleft()
+
+    async def enrol(self, name: str, consent: bool) -> tuple[str, float]:
+        """Enrol the person talking in this session from their latest turns (the talk page's button):
+        (their name as stored, seconds of speech used). VaultError/EnrolmentError say why not."""
+        from vagus.perception.enrol import MIN_ENROL_SPEECH_S, EnrolmentError
+
+        vault, voice = self.vault, self.services.voice
+        if vault is None or voice is None:
+            raise EnrolmentError("this server keeps no voiceprints (perception.vault.path is not set)")
+        name = vault.check_name(name)
+        if consent is not True:
+            raise VaultError("a voiceprint is biometric data: it is stored only with the person's consent")
+        if not self._recent_speech:
+            raise EnrolmentError("say something first: a voiceprint is made from what you said")
+        speech = np.concatenate(list(self._recent_speech))
+        seconds = len(speech) / INPUT_RATE
+        if seconds < MIN_ENROL_SPEECH_S:
+            raise EnrolmentError(
+                f"{seconds:.1f} s of your speech so far; a voiceprint needs {MIN_ENROL_SPEECH_S:.0f} s: keep talking"
+            )
+        embedding = await voice.embed_async(speech)
+        printed = await asyncio.to_thread(vault.enroll, name, embedding, voice.name, True)
+        if self.speaker is not None:
+            self.speaker.enrolled[printed.name] = printed.embedding
+            if self.speaker.mode == "primary" and self.speaker.primary is None:
+                self.speaker.primary, self.speaker.primary_name = printed.embedding, printed.name
+                self.bus.publish(SpeakerLocked(self.clock.now(), self._turn_count, "enrolled"))
+        return printed.name, seconds
 
     async def _voice_check(self, speech: np.ndarray) -> Decision:
         """Whose voice is talking over the agent (`turns/barge_in.py` asks while the agent is paused)."""

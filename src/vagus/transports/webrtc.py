@@ -36,6 +36,8 @@ FRAME_SECONDS = 0.02
 MAX_MEDIA_SECTIONS = 8
 """A talking peer needs an audio section and perhaps a data channel; hundreds are an attack."""
 _INT16 = 1.0 / 32768.0
+MAX_MESSAGE_CHARS = 2000
+"""A request from the page is a short JSON object."""
 
 
 def allow_loopback_candidates(addresses: list[str]) -> None:
@@ -165,6 +167,32 @@ class WebRTCPeer:
     def __repr__(self) -> str:
         return f"WebRTCPeer({self.session.id}, {self.pc.connectionState})"
 
+    async def handle_message(self, message: Any) -> None:
+        """A request from the page over the data channel: `{"type": "enroll", "name", "consent"}`
+        enrols the person talking from their latest speech; the answer is an `enrolment` message."""
+        try:
+            request = json.loads(message) if isinstance(message, str) and len(message) <= MAX_MESSAGE_CHARS else None
+        except ValueError:
+            request = None
+        if not isinstance(request, dict) or request.get("type") != "enroll":
+            self._reply({"type": "error", "message": 'unknown request (expected {"type": "enroll", ...})'})
+            return
+        name, consent = request.get("name"), request.get("consent")
+        try:
+            if not isinstance(name, str):
+                raise ValueError("say whose voice it is: a name")
+            stored, seconds = await self.session.enrol(name, consent is True)
+        except ValueError as exc:  # VaultError, EnrolmentError: the reason, for the person
+            self._reply({"type": "enrolment", "ok": False, "message": str(exc)})
+            return
+        log.info("session %s: a voiceprint was enrolled from %.1f s of speech", self.session.id, seconds)
+        self._reply({"type": "enrolment", "ok": True, "name": stored, "seconds": round(seconds, 1)})
+
+    def _reply(self, payload: dict[str, Any]) -> None:
+        channel = self.channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(json.dumps(payload))
+
     async def close(self, reason: str) -> None:
         if self._closing:
             return
@@ -240,6 +268,10 @@ class WebRTCGateway:
         @pc.on("datachannel")
         def on_datachannel(channel: Any) -> None:
             peer.channel = channel
+
+            @channel.on("message")
+            def on_message(message: Any) -> None:
+                session.spawn(peer.handle_message(message), "page-message")
 
             @channel.on("close")
             def on_close() -> None:

@@ -68,6 +68,8 @@ function onEvent(e) {
     case "agent_action": showAction(e); break;
     case "flow_moved": addLine("flow", `step: ${e.from_node ?? "start"} → ${e.to_node}${e.end ? " (end)" : ""}`); break;
     case "agent_handoff": addLine("flow", `handed over: ${e.from_agent} → ${e.to_agent}`); break;
+    case "speaker_identified": if (e.decision === "other" && e.locked) addLine("flow", "another voice: not answered"); break;
+    case "enrolment": $("enrol-result").textContent = e.ok ? `Enrolled ${e.name} (${e.seconds} s of speech).` : e.message; break;
   }
 }
 
@@ -91,7 +93,7 @@ async function connect() {
   const pc = (vagus.pc = new RTCPeerConnection({ iceServers: [] }));
   stream.getTracks().forEach((t) => pc.addTrack(t, stream));
   pc.ontrack = (ev) => { $("agent-audio").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
-  const channel = pc.createDataChannel("events");
+  const channel = (vagus.channel = pc.createDataChannel("events"));
   channel.onmessage = (msg) => onEvent(JSON.parse(msg.data));
   pc.onconnectionstatechange = () => {
     if (pc.connectionState === "connected") setStatus("connected", "connected");
@@ -141,6 +143,13 @@ vagus.audioStats = async () => {
   });
   return out;
 };
+
+$("enrol").addEventListener("click", () => {
+  const name = $("enrol-name").value.trim();
+  if (!vagus.channel || vagus.channel.readyState !== "open") { $("enrol-result").textContent = "Start talking first."; return; }
+  if (!name) { $("enrol-result").textContent = "Type your name."; return; }
+  vagus.channel.send(JSON.stringify({ type: "enroll", name, consent: $("enrol-consent").checked }));
+});
 
 $("connect").addEventListener("click", () => {
   if (vagus.pc) return disconnect();
