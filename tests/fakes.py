@@ -122,8 +122,10 @@ class ToneTTS:
         self.seconds_per_word = seconds_per_word
         self.failures: list[ProviderError] = []
         self.spoken: list[str] = []
+        self.speeds: list[float] = []
 
-    async def stream(self, text: str) -> AsyncIterator[np.ndarray]:
+    async def stream(self, text: str, speed: float = 1.0) -> AsyncIterator[np.ndarray]:
+        self.speeds.append(speed)
         await self.clock.sleep(self.delay)
         if self.failures:
             raise self.failures.pop(0)
@@ -146,6 +148,9 @@ def offline_config(**overrides: Any) -> AgentConfig:
     data: dict[str, Any] = {
         "senses": {"echo": {"enabled": False}},
         "turns": {"end_of_turn": {"model": "none"}, "barge_in_level_margin_db": None},
+        # prosody is measured on a worker thread, which a virtual clock cannot wait for: on where a
+        # test asks for it (tests/unit/test_prosody.py)
+        "perception": {"prosody": {"enabled": False}},
     }
     for key, value in overrides.items():
         section = data.setdefault(key, {})

@@ -433,9 +433,20 @@ class VaultConfig(_Section):
     retention_days: float = Field(365, gt=0, le=36500, description="voiceprints older than this are deleted")
 
 
+class ProsodyConfig(_Section):
+    """How the user sounds (perception/prosody.py): pitch, level, pace, pauses, sentiment."""
+
+    enabled: bool = Field(True, description="measure each turn's prosody (off the critical path)")
+    tag: bool = Field(True, description='tell the model how the user sounds when it stands out ("[sounds: upset]")')
+    match_voice: bool = Field(
+        True, description="the voice's pace follows the user's (calmer and slower for an upset user)"
+    )
+
+
 class PerceptionConfig(_Section):
     speaker: SpeakerConfig = SpeakerConfig()
     vault: VaultConfig = VaultConfig()
+    prosody: ProsodyConfig = ProsodyConfig()
 
 
 class DeadlinesConfig(_Section):

@@ -116,6 +116,9 @@ class AnswerPipeline:
         """Sees (and may edit) each sentence of the answer before the voice."""
         self.speaker_gate: Callable[[TurnRecord], Awaitable[tuple[bool, str | None]]] | None = None
         """Whose voice the turn is (perception/speaker.py): (answer it?, a label for multi-party)."""
+        self.prosody_tag: Callable[[TurnRecord, str], Awaitable[str]] | None = None
+        """How the turn sounded, as a tag for the model ("" when nothing stands out); it may also set
+        the answer's voice pace on the turn (perception/prosody.py)."""
         self._llm_takes_tools = takes_tools(services.llm)
 
     def _tool_specs(self) -> list[dict[str, Any]] | None:
@@ -189,6 +192,10 @@ class AnswerPipeline:
                 return  # another voice: not a turn for this agent (the gate said so on the bus)
             if label:
                 text = turn.user_text = f"{label}: {text}"
+        if self.prosody_tag is not None:
+            tag = await self.prosody_tag(turn, text)
+            if tag:
+                text = turn.user_text = f"{text} {tag}"
         if self.user_turn_hook is not None:
             edited = ((await self.user_turn_hook(text)) or "").strip()
             if not edited:
@@ -447,6 +454,7 @@ class AnswerPipeline:
             rewrite=self.answer_hook if tts is None else None,
             style=self.speech,
             limit=limit,
+            speed=turn.voice_speed,
         )
 
 

@@ -39,6 +39,8 @@ class TurnRecord:
     stages_ms: dict[str, float] = field(default_factory=dict)
     speculative: list[str] = field(default_factory=list)
     speak: SpeakTimings = field(default_factory=SpeakTimings)
+    voice_speed: float = 1.0
+    """The pace for this answer's voice (perception/prosody.py)."""
 
 
 def stage_durations(turn: TurnRecord) -> dict[str, float]:

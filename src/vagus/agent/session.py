@@ -12,6 +12,7 @@ the answer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from vagus.core.events import (
     TurnContinued,
     TurnEnded,
     TurnSkipped,
+    UserProsody,
     UserSpeechStarted,
     UserSpeechStopped,
 )
@@ -49,6 +51,7 @@ from vagus.core.frames import AudioFrame
 from vagus.core.processor import FrameProcessor, ProcessorChain
 from vagus.core.session import Session
 from vagus.logs import log_session_events
+from vagus.perception.prosody import Acoustics, ProsodyTracker, acoustics_async
 from vagus.perception.speaker import Decision, Identity, SpeakerLock
 from vagus.perception.vault import VaultError, Voiceprint, VoiceprintVault
 from vagus.senses.front_end import build_front_end_from_config
@@ -60,6 +63,8 @@ from vagus.turns.judging import TurnJudge
 from vagus.turns.playout import Playout
 from vagus.turns.unfinished import UnfinishedText
 from vagus.turns.utterance import UtteranceRecorder
+
+log = logging.getLogger("vagus.session")
 
 INPUT_RATE = 16000
 ENROL_KEEP_S = 15.0
@@ -187,6 +192,11 @@ class VoiceSession(Session):
         self.vault = vault
         self._recent_speech: deque[np.ndarray] = deque()
         """The user's latest turns' speech (at most ENROL_KEEP_S), for enrolling them from the page."""
+        pc = config.perception.prosody
+        self.prosody = ProsodyTracker() if pc.enabled else None
+        self._acoustics: dict[int, asyncio.Future[Acoustics]] = {}
+        if self.prosody is not None:
+            self.answers.prosody_tag = self._prosody_tag
         self.speaker: SpeakerLock | None = None
         self._identities: dict[int, asyncio.Task[tuple[Identity, np.ndarray | None]]] = {}
         if config.perception.speaker.lock != "off":
@@ -464,6 +474,10 @@ class VoiceSession(Session):
             self._identities[turn.number] = asyncio.ensure_future(self.speaker.identify(speech))
         if self.vault is not None:
             self._keep_for_enrolment(speech)
+        if self.prosody is not None:  # pitch and level, measured while the words are transcribed
+            for old in [n for n in self._acoustics if n < turn.number]:
+                self._acoustics.pop(old).cancel()
+            self._acoustics[turn.number] = asyncio.ensure_future(acoustics_async(speech))
 
         try:
             await self.answers.respond(turn, audio, words, committed, draft)
@@ -493,6 +507,29 @@ class VoiceSession(Session):
         if embedding is not None and speaker.learn(embedding, identity.seconds):
             self.bus.publish(SpeakerLocked(now, turn.number, "primary"))
         return True, None
+
+    async def _prosody_tag(self, turn: TurnRecord, words: str) -> str:
+        """How the turn sounded: an event, the voice's pace for the answer, and the model's tag."""
+        tracker, heard = self.prosody, self._acoustics.pop(turn.number, None)
+        if tracker is None or heard is None:
+            return ""
+        try:
+            reading = tracker.read(await heard, words)
+        except Exception:  # a measurement is a nicety: the turn goes on without it
+            log.exception("prosody of turn %d", turn.number)
+            return ""
+        pc = self.config.perception.prosody
+        if pc.match_voice:
+            turn.voice_speed = reading.speed
+        p = reading.prosody
+        self.bus.publish(
+            UserProsody(
+                self.clock.now(), turn.number, round(p.pitch_hz, 1), round(p.level_db, 1), round(p.words_per_s, 2),
+                round(p.pause_share, 2), round(reading.arousal, 2), round(reading.valence, 2), reading.tags,
+                turn.voice_speed,
+            )
+        )  # fmt: skip
+        return reading.tag() if pc.tag else ""
 
     def _keep_for_enrolment(self, speech: np.ndarray) -> None:
         self._recent_speech.append(speech)

@@ -53,6 +53,7 @@ async def speak_answer(
     rewrite: Callable[[str], Awaitable[str | None]] | None = None,
     style: SpeechConfig | None = None,
     limit: bool = False,
+    speed: float = 1.0,
 ) -> SpeakTimings:
     """`tts_deadlines`: (first audio, whole sentence) seconds a sentence's synthesis may take;
     `rewrite`: sees each sentence before the voice and may change it (empty: not said); `style`:
@@ -118,7 +119,7 @@ async def speak_answer(
                 text = spoken_numbers(text)
             if timings.tts_start is None:
                 timings.tts_start = time.perf_counter()
-            await _synthesise(text, index, tts, playout, output_rate, timings, on_first_audio, tts_deadlines)
+            await _synthesise(text, index, tts, playout, output_rate, timings, on_first_audio, tts_deadlines, speed)
             playout.sentence_done(index)
             if offered:  # the offer to go on is the answer's last sentence
                 break
@@ -138,12 +139,14 @@ async def _synthesise(
     timings: SpeakTimings,
     on_first_audio: Callable[[], None] | None,
     deadlines: tuple[float, float] | None = None,
+    speed: float = 1.0,
 ) -> None:
-    """One sentence into the playout. A retryable failure before any of its audio is tried once more;
-    a failure is tagged as the `tts` stage's."""
+    """One sentence into the playout (`speed`: a pace for voices that take one, 1 = as configured).
+    A retryable failure before any of its audio is tried once more; a failure is tagged as the `tts`
+    stage's."""
     for attempt in (0, 1):
         produced = False
-        blocks = tts.stream(text)
+        blocks = tts.stream(text, speed=speed) if speed != 1.0 and takes_speed(tts) else tts.stream(text)  # type: ignore[call-arg]
         if deadlines is not None:
             blocks = within(blocks, deadlines[0], deadlines[1], lambda which: _late_voice(tts.name, which))
         try:
@@ -164,6 +167,16 @@ async def _synthesise(
 
 
 _WORD = re.compile(r"[A-Za-z0-9'’-]+")
+
+
+def takes_speed(tts: object) -> bool:
+    """Whether the voice's `stream` takes `speed=` (Piper and OpenAI-compatible voices do)."""
+    import inspect
+
+    try:
+        return "speed" in inspect.signature(tts.stream).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def _is_cjk(c: str) -> bool:

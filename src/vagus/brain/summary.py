@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from vagus.brain.context import Conversation, Entry
+from vagus.perception.prosody import TAG
 from vagus.services.llm.base import LLM, Message
 
 log = logging.getLogger("vagus.summary")
@@ -48,7 +49,7 @@ EXTRACTIVE = "The user said: "
 
 def extractive(entries: list[Entry], summary: str, words: int = SUMMARY_WORDS) -> str:
     """The user's own sentences, newest kept first, within `words` words."""
-    said = [e.content.strip() for e in entries if e.role == "user" and e.content.strip()]
+    said = [TAG.sub("", e.content).strip() for e in entries if e.role == "user" and e.content.strip()]
     if summary.startswith(EXTRACTIVE):
         said = summary.removeprefix(EXTRACTIVE).split(" / ") + said
     elif summary:

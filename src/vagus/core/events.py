@@ -279,3 +279,20 @@ class SpeakerLocked(Event):
     type: ClassVar[str] = "speaker_locked"
     turn: int
     how: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserProsody(Event):
+    """How a turn sounded (perception/prosody.py): measurements, a reading relative to the speaker's
+    own earlier turns, the tag the model sees and the pace chosen for the answer's voice."""
+
+    type: ClassVar[str] = "user_prosody"
+    turn: int
+    pitch_hz: float
+    level_db: float
+    words_per_s: float
+    pause_share: float
+    arousal: float
+    valence: float
+    tags: list[str] = field(default_factory=list)
+    voice_speed: float = 1.0

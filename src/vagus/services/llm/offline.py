@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from vagus.config import AgentConfig, OfflineLlmConfig
+from vagus.perception.prosody import TAG
 from vagus.services.llm.base import Message
 
 _NUMBER_WORDS = {
@@ -79,7 +80,7 @@ class OfflineBrain:
             yield word
 
     def reply(self, messages: list[Message]) -> str:
-        users = [m["content"] for m in messages if m["role"] == "user"]
+        users = [TAG.sub("", m["content"]) for m in messages if m["role"] == "user"]  # no "[sounds: …]"
         if not users or not users[-1].strip():
             return "Sorry, I didn't catch that."
         said = users[-1].strip()

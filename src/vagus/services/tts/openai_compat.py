@@ -30,10 +30,12 @@ class OpenAICompatibleTTS(HttpProvider):
         self.voice = voice
         self.sample_rate = PCM_RATE
 
-    async def stream(self, text: str) -> AsyncIterator[np.ndarray]:
+    async def stream(self, text: str, speed: float = 1.0) -> AsyncIterator[np.ndarray]:
         if not text.strip():
             return
-        body = {"model": self.model, "input": text, "voice": self.voice, "response_format": "pcm"}
+        body: dict[str, object] = {"model": self.model, "input": text, "voice": self.voice, "response_format": "pcm"}
+        if speed != 1.0:
+            body["speed"] = round(min(4.0, max(0.25, speed)), 2)
         async with self.post("/audio/speech", json=body) as response:
             head = b""
             carry = b""

@@ -7,6 +7,7 @@ GPL-3.0, which is why it lives in the optional `local` extra. Any Piper `.onnx` 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,19 +46,22 @@ class PiperTTS:
             raise ProviderError(self.name, "model", f"Piper voice not found: {path}")
         self._voice = PiperVoice.load(str(path))
         self._config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale)
+        self._length_scale = length_scale or float(self._voice.config.length_scale or 1.0)
         self.sample_rate: int = int(self._voice.config.sample_rate)
         self._worker = ModelWorker("tts")
 
-    def _synthesise(self, text: str) -> list[np.ndarray]:
-        return [
-            chunk.audio_float_array.astype(np.float32, copy=False)
-            for chunk in self._voice.synthesize(text, self._config)
-        ]
+    def _synthesise(self, text: str, speed: float = 1.0) -> list[np.ndarray]:
+        config = self._config
+        if speed != 1.0:
+            config = dataclasses.replace(config, length_scale=self._length_scale / speed)
+        chunks = self._voice.synthesize(text, config)
+        return [chunk.audio_float_array.astype(np.float32, copy=False) for chunk in chunks]
 
-    async def stream(self, text: str) -> AsyncIterator[np.ndarray]:
+    async def stream(self, text: str, speed: float = 1.0) -> AsyncIterator[np.ndarray]:
+        """`speed`: faster above 1, slower below (the user's own pace, perception/prosody.py)."""
         if not text.strip():
             return
-        for block in await self._worker.run(lambda: self._synthesise(text)):
+        for block in await self._worker.run(lambda: self._synthesise(text, speed)):
             yield block
 
     def warmup(self) -> None:
