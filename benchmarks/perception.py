@@ -10,7 +10,10 @@ channel-test voice are left out. Prints:
 - the lock in a two-person scenario for each speaker with 3+ utterances: enrolled from one, then
   every other utterance of theirs must be answered and every utterance of anyone else ignored, at the
   shipped threshold (turns: whole utterances; over the agent: the decision at 0.8/1.2/1.6 s);
-- the encoder's cost per second of audio.
+- the encoder's cost per second of audio;
+- the pitch tracker (perception/prosody.py, YIN) against Praat's (`pip install 'vagus[bench]'`:
+  praat-parselmouth, GPL-3.0, only for this comparison): frames both call voiced, the share with a
+  gross error (> 20 % apart), the median difference in cents, and voicing agreement.
 
     .venv/bin/python benchmarks/perception.py DEST/wav16k
 """
@@ -139,6 +142,50 @@ def main() -> None:
         f"  over the agent: the primary still interrupts {early['same_paused_ok']}/{early['same_total']}, "
         f"others' speech resumes the agent {early['other_resumed']}/{early['other_total']}; decided after "
         f"{statistics.median(decided):.1f} s median of speech (the agent pauses at once either way)"  # type: ignore[arg-type]
+    )
+    compare_pitch(items)
+    from vagus.perception.prosody import acoustics
+
+    start = time.perf_counter()
+    for _, audio in items:
+        acoustics(audio)
+    print(f"prosody measurement: {(time.perf_counter() - start) / seconds * 1000:.1f} ms per second of speech")
+
+
+def compare_pitch(items: list[tuple[str, np.ndarray]]) -> None:
+    try:
+        import parselmouth  # type: ignore[import-untyped]
+    except ImportError:
+        print("\npitch: install praat-parselmouth (pip install 'vagus[bench]') to compare with Praat")
+        return
+    from vagus.perception.prosody import HOP, pitch_track
+
+    both = gross = agree = total = 0
+    cents: list[float] = []
+    start = time.perf_counter()
+    seconds = 0.0
+    for _, audio in items:
+        ours = pitch_track(audio)
+        seconds += len(audio) / 16000
+        sound = parselmouth.Sound(audio.astype(np.float64), 16000)
+        ref = sound.to_pitch(time_step=HOP / 16000, pitch_floor=60, pitch_ceiling=400)
+        # our frame i covers [i*HOP, i*HOP + 640): its centre
+        centres = (np.arange(len(ours)) * HOP + 320) / 16000
+        theirs = np.array([ref.get_value_at_time(t) for t in centres])
+        theirs = np.nan_to_num(theirs, nan=0.0)
+        voiced_ours, voiced_theirs = ours > 0, theirs > 0
+        agree += int((voiced_ours == voiced_theirs).sum())
+        total += len(ours)
+        mask = voiced_ours & voiced_theirs
+        both += int(mask.sum())
+        ratio = ours[mask] / theirs[mask]
+        gross += int((np.abs(ratio - 1) > 0.2).sum())
+        cents += list(np.abs(1200 * np.log2(ratio[np.abs(ratio - 1) <= 0.2])))
+    took = time.perf_counter() - start
+    print(
+        f"\npitch against Praat on {seconds:.0f} s of real speech: {both} frames voiced in both, gross errors "
+        f"{gross / max(1, both) * 100:.1f} %, median difference otherwise {statistics.median(cents):.0f} cents, "
+        f"voicing agreement {agree / max(1, total) * 100:.1f} % (both trackers: {took / seconds * 1000:.0f} ms per s)"
     )
 
 
