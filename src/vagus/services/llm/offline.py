@@ -85,6 +85,8 @@ class OfflineBrain:
             return "Sorry, I didn't catch that."
         said = users[-1].strip()
         self._key = f"{len(users)}:{said}"  # set and used within this synchronous call
+        if _CJK.search(said):
+            return self._chinese(said, users)
         text = _normalise(said)
         for handler in (
             self._recall,
@@ -178,6 +180,42 @@ class OfflineBrain:
             return f"Hello! I'm {self.agent_name}. What can I do for you?"
         return None
 
+    def _chinese(self, said: str, users: list[str]) -> str:
+        """The same small set of skills in Mandarin (the page and the voice read it in Chinese)."""
+        now = self._now()
+        if re.search(r"我叫什么|我的名字是什么|你记得我的名字", said):
+            for earlier in reversed(users[:-1]):
+                found = _ZH_NAME.search(earlier)
+                if found:
+                    return f"你叫{found.group(1)}。"
+            return "你还没有告诉我你的名字。"
+        name = _ZH_NAME.search(said)
+        if name:
+            return f"你好，{name.group(1)}，我记住了。"
+        match = _ZH_ARITHMETIC.search(said)
+        if match:
+            left, right = _zh_number(match.group(1)), _zh_number(match.group(3))
+            op = _ZH_OPERATORS[match.group(2)]
+            if left is not None and right is not None:
+                if op == "/" and right == 0:
+                    return "不能除以零。"
+                value = {"+": left + right, "-": left - right, "*": left * right, "/": left / right if right else 0}[op]
+                return f"{match.group(1)}{match.group(2)}{match.group(3)}等于{_say_number(value)}。"
+        if re.search(r"几点|什么时间|现在时间", said):
+            return f"现在是{now.hour}点{now.minute:02d}分。"
+        if re.search(r"几号|日期|星期几|今天是", said):
+            return f"今天是{now.year}年{now.month}月{now.day}日，星期{_ZH_WEEKDAYS[now.weekday()]}。"
+        if re.search(r"你是谁|你叫什么", said):
+            return f"我是{self.agent_name}，一个完全在这台电脑上运行的语音助手。离线时我只懂几条简单的规则。"
+        if re.search(r"谢谢", said):
+            return "不客气。"
+        if re.search(r"再见|拜拜", said):
+            return "再见！很高兴和你聊天。"
+        if re.search(r"^(你好|您好|嗨)", said):
+            return f"你好！我是{self.agent_name}。有什么可以帮你的？"
+        heard = said.rstrip("。！？?!.")
+        return f"我听到你说：{heard}。我只是离线的规则大脑，回答不了这个问题。接上语言模型，我就能回答。"
+
     def _choose(self, options: tuple[str, ...] | list[str]) -> str:
         """A varied but reproducible choice: it depends on this conversation (its turn and words),
         not on how many other sessions this shared brain answered before."""
@@ -193,6 +231,24 @@ class OfflineBrain:
                 "With a language model connected, I could help.",
             )
         )
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_ZH_NUMBER = r"([零〇一二两三四五六七八九十百千万点\d.]+)"
+_ZH_OPERATORS = {"乘以": "*", "乘": "*", "加上": "+", "加": "+", "减去": "-", "减": "-", "除以": "/"}
+_ZH_OPERATOR = "(" + "|".join(sorted(_ZH_OPERATORS, key=len, reverse=True)) + ")"
+_ZH_ARITHMETIC = re.compile(_ZH_NUMBER + _ZH_OPERATOR + _ZH_NUMBER)
+_ZH_NAME = re.compile(r"(?:我叫|我的名字是|我的名字叫)([\u4e00-\u9fffA-Za-z]{1,6}?)(?:[。，！,.!?？]|$)")
+_ZH_WEEKDAYS = "一二三四五六日"
+
+
+def _zh_number(text: str) -> float | None:
+    from cn2an import cn2an  # type: ignore[import-untyped]
+
+    try:
+        return float(cn2an(text.replace("两", "二"), "smart"))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _name_in(text: str) -> str | None:

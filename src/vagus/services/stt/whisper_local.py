@@ -65,6 +65,9 @@ def whisper_base_path() -> Path:
 
 
 BUILTIN_MODELS = {"tiny.en": default_whisper_path, "base": whisper_base_path}
+DEFAULT_PROMPTS = {"zh": "以下是普通话的句子。"}
+"""Per language, the prompt that keeps Whisper in the expected script ("The following are Mandarin
+sentences.", in Simplified characters)."""
 
 
 class WhisperSTT:
@@ -78,7 +81,10 @@ class WhisperSTT:
         language: str | None = "en",
         threads: int = 2,
         beam_size: int = 1,
+        prompt: str | None = None,
     ) -> None:
+        """`prompt`: what every transcription continues from (default for Mandarin: a Simplified-script
+        sentence, without which Whisper writes Traditional characters and falls back to slow decoding)."""
         from faster_whisper import WhisperModel  # imported here: optional extra
 
         if model_path is None or str(model_path) in BUILTIN_MODELS:
@@ -89,6 +95,7 @@ class WhisperSTT:
             raise ProviderError(self.name, "model", f"no CTranslate2 Whisper model in {path}")
         self.model_path = path
         self.language = language
+        self.prompt = prompt if prompt is not None else DEFAULT_PROMPTS.get(language or "")
         self.beam_size = beam_size
         self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
         self._worker = ModelWorker("stt")
@@ -101,7 +108,7 @@ class WhisperSTT:
             vad_filter=False,
             without_timestamps=True,
             condition_on_previous_text=False,
-            initial_prompt=prompt or None,
+            initial_prompt=prompt or self.prompt or None,
             # No temperature fallback: on hard audio (noise, the canceller's residue) it decodes up to
             # five more times with random sampling, so a turn could take seconds and its words differ
             # from run to run. Greedy/beam at 0 is bounded and reproducible.
@@ -130,4 +137,4 @@ class WhisperSTT:
 
 
 def from_config(section: WhisperSttConfig, agent: object) -> WhisperSTT:
-    return WhisperSTT(section.model_path, section.language, section.threads)
+    return WhisperSTT(section.model_path, section.language, section.threads, prompt=section.prompt)
