@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Vagus needs Python 3.11 or newer")'
 
-extras="local"
-if [ "${1:-}" = "--test" ]; then extras="local,test,llamacpp"; fi
+extras="local,perception"
+if [ "${1:-}" = "--test" ]; then extras="local,perception,test,llamacpp"; fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

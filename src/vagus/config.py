@@ -471,8 +471,19 @@ class ProsodyConfig(_Section):
     )
 
 
+class AddresseeConfig(_Section):
+    """Is the speech meant for the agent (perception/addressee.py)? Off by default: alone its cues are
+    weak (docs/perception.md); with the speaker lock they keep a TV from starting turns."""
+
+    enabled: bool = False
+    threshold: float = Field(
+        0.05, gt=0, lt=1, description="score under which a turn is taken as not meant for the agent"
+    )
+
+
 class PerceptionConfig(_Section):
     speaker: SpeakerConfig = SpeakerConfig()
+    addressee: AddresseeConfig = AddresseeConfig()
     vault: VaultConfig = VaultConfig()
     prosody: ProsodyConfig = ProsodyConfig()
 

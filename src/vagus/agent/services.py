@@ -17,6 +17,7 @@ from vagus.services.stt.base import STT
 from vagus.services.tts.base import TTS
 
 if TYPE_CHECKING:
+    from vagus.perception.addressee import MusicDetector
     from vagus.perception.voiceprint import VoiceEncoder
     from vagus.turns.smart_turn import SmartTurnModel
 
@@ -34,6 +35,8 @@ class Services:
     """A local voice that says so when the configured TTS fails (None where none is installed)."""
     voice: VoiceEncoder | None = None
     """Voiceprints (perception/voiceprint.py), loaded when a speaker lock is on."""
+    music: MusicDetector | None = None
+    """Music under speech (perception/addressee.py), loaded when the addressee score is on."""
     load_ms: dict[str, float] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -103,6 +106,11 @@ def build_services(
         from vagus.perception.voiceprint import VoiceEncoder
 
         voice = timed("voice", VoiceEncoder)
+    music = None
+    if config.perception.addressee.enabled:
+        from vagus.perception.addressee import load_music_detector
+
+        music = timed("music", load_music_detector)
     log.info("providers loaded: %s", timings)
     return Services(
         vad=vad,
@@ -112,6 +120,7 @@ def build_services(
         end_of_turn=end_of_turn,
         fallback_tts=fallback_tts,
         voice=voice,
+        music=music,
         load_ms=timings,
     )
 

@@ -34,6 +34,7 @@ from vagus.config import AgentConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock, sleep_until
 from vagus.core.events import (
+    AddresseeJudged,
     AgentSpeechStarted,
     AgentSpeechStopped,
     SessionEnded,
@@ -51,6 +52,8 @@ from vagus.core.frames import AudioFrame
 from vagus.core.processor import FrameProcessor, ProcessorChain
 from vagus.core.session import Session
 from vagus.logs import log_session_events
+from vagus.perception.addressee import AddresseeJudge
+from vagus.perception.addressee import Heard as AddresseeHeard
 from vagus.perception.prosody import Acoustics, ProsodyTracker, acoustics_async
 from vagus.perception.speaker import Decision, Identity, SpeakerLock
 from vagus.perception.vault import VaultError, Voiceprint, VoiceprintVault
@@ -68,6 +71,8 @@ log = logging.getLogger("vagus.session")
 
 INPUT_RATE = 16000
 ENROL_KEEP_S = 15.0
+PROSODY_WAIT_S = 0.05
+"""How long an answer whose words are ready may wait for the turn's prosody (measured alongside)."""
 
 
 @dataclass(slots=True)
@@ -203,8 +208,13 @@ class VoiceSession(Session):
             if services.voice is None:
                 raise ValueError("perception.speaker.lock needs the voiceprint model (services.voice)")
             self.speaker = SpeakerLock(config.perception.speaker, services.voice.embed_async, voiceprints or [])
-            self.answers.speaker_gate = self._speaker_gate
             self.barge_in.voice_check = self._voice_check
+        ac = config.perception.addressee
+        self.addressee = AddresseeJudge(config.name, ac.threshold, services.music) if ac.enabled else None
+        self._heard: dict[int, asyncio.Future[AddresseeHeard]] = {}
+        self._asked_at: float | None = None
+        if self.speaker is not None or self.addressee is not None:
+            self.answers.speaker_gate = self._listener_gate
         log_session_events(self.bus, self.id)
         self.bus.publish(SessionStarted(self.clock.now(), self.id))
         self.flow: FlowRunner | None = None
@@ -472,6 +482,8 @@ class VoiceSession(Session):
         speech = audio[: len(audio) - tail] if tail else audio
         if self.speaker is not None:  # whose voice, worked out while the words are transcribed
             self._identities[turn.number] = asyncio.ensure_future(self.speaker.identify(speech))
+        if self.addressee is not None:
+            self._heard[turn.number] = asyncio.ensure_future(self.addressee.hear(speech))
         if self.vault is not None:
             self._keep_for_enrolment(speech)
         if self.prosody is not None:  # pitch and level, measured while the words are transcribed
@@ -486,6 +498,23 @@ class VoiceSession(Session):
                 self._response = None
             if self.summarizer is not None and self._response is None:
                 self.summarizer.turn_ended()
+
+    async def _listener_gate(self, turn: TurnRecord) -> tuple[bool, str | None]:
+        """Answer this turn? The voice (speaker lock), then whether it was meant for the agent."""
+        answer, label = await self._speaker_gate(turn)
+        judge, heard = self.addressee, self._heard.pop(turn.number, None)
+        if not answer or judge is None or heard is None:
+            return answer, label
+        cues = await heard
+        now = self.clock.now()
+        score, why = judge.judge(cues, turn.user_text, self._asked_at, now)
+        addressed = score >= judge.threshold
+        self.bus.publish(AddresseeJudged(now, turn.number, round(score, 3), why, addressed))
+        if not addressed:
+            self.bus.publish(TurnSkipped(now, turn.number, "not addressed to the agent"))
+            return False, None
+        judge.answered(cues)
+        return True, label
 
     async def _speaker_gate(self, turn: TurnRecord) -> tuple[bool, str | None]:
         """Answer this turn? Only the locked voice (or, multi-party, everyone, labelled by name)."""
@@ -514,7 +543,15 @@ class VoiceSession(Session):
         if tracker is None or heard is None:
             return ""
         try:
-            reading = tracker.read(await heard, words)
+            # measured while the words were transcribed; when they came first (a speculative
+            # transcription), the answer waits for it only briefly rather than start late
+            measured = await asyncio.wait_for(asyncio.shield(heard), PROSODY_WAIT_S)
+        except TimeoutError:
+            heard.cancel()
+            log.debug("turn %d: prosody not ready in time, no tag", turn.number)
+            return ""
+        try:
+            reading = tracker.read(measured, words)
         except Exception:  # a measurement is a nicety: the turn goes on without it
             log.exception("prosody of turn %d", turn.number)
             return ""
@@ -602,6 +639,8 @@ class VoiceSession(Session):
         if turn is not None and turn.number == number:
             spoken = self.playout.heard_text() if interrupted else " ".join(turn.speak.sentences)
             self.conversation.add_assistant(spoken, interrupted=interrupted)
+            if not interrupted and spoken.rstrip().endswith(("?", "？")):
+                self._asked_at = self.clock.now()  # the next words are likely the answer
         self.bus.publish(AgentSpeechStopped(self.clock.now(), number, interrupted))
 
     async def close(self, reason: str = "closed") -> None:

@@ -296,3 +296,15 @@ class UserProsody(Event):
     valence: float
     tags: list[str] = field(default_factory=list)
     voice_speed: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class AddresseeJudged(Event):
+    """Whether a turn was meant for the agent (perception/addressee.py): `why` is name (it was called),
+    answer (it followed the agent's question) or sound (level, reverberation, music underneath)."""
+
+    type: ClassVar[str] = "addressee_judged"
+    turn: int
+    score: float
+    why: str
+    addressed: bool

