@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _metrics import edit_distance  # benchmarks/ is the script's folder, first on sys.path
 
 from vagus.audio.wav import read_audio
 from vagus.services.stt.whisper_local import WhisperSTT
@@ -32,15 +33,6 @@ def words(text: str) -> list[str]:
         text = re.sub(rf"\b{digit}\b", word, text)
     text = text.replace("mr.", "mister").replace("mrs.", "missus")
     return re.findall(r"[a-z']+", text)
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
 
 
 def fixture_items() -> list[tuple[str, np.ndarray, str]]:

@@ -59,3 +59,20 @@ def check_sha256(path: Path, expected: str, what: str) -> None:
             digest.update(block)
     if digest.hexdigest() != expected.lower():
         raise ModelNotFoundError(f"{what} model {path} is not the expected file (sha256 {digest.hexdigest()[:12]}…)")
+
+
+def model_file(
+    given: str | Path | None, sha256: str | None, packaged: tuple[str, str], packaged_sha256: str, hint: str, what: str
+) -> Path:
+    """The model file to load: the packaged one (checked against the measured sha256), or a path the
+    user gave (checked against `sha256` when they gave one)."""
+    if given is None:
+        path = find_packaged_model(*packaged, hint)
+        check_sha256(path, packaged_sha256, what)
+        return path
+    path = Path(given).expanduser()
+    if not path.is_file():
+        raise ModelNotFoundError(f"{what} model file not found: {path}")
+    if sha256:
+        check_sha256(path, sha256, what)
+    return path

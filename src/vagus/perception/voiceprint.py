@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vagus.packaged import ModelNotFoundError, check_sha256, cpu_onnx_session, find_packaged_model
+from vagus.packaged import ModelNotFoundError, cpu_onnx_session, model_file
 from vagus.perception.torch_file import CheckpointError, load_checkpoint
 from vagus.services.executor import ModelWorker
 
@@ -158,15 +158,7 @@ class VoiceEncoder:
     name = "resemblyzer-ge2e"
 
     def __init__(self, checkpoint: str | Path | None = None, sha256: str | None = None, threads: int = 1) -> None:
-        if checkpoint is None:
-            path = find_packaged_model(*PACKAGED, INSTALL_HINT)
-            check_sha256(path, PACKAGED_SHA256, "speaker")
-        else:
-            path = Path(checkpoint).expanduser()
-            if not path.is_file():
-                raise ModelNotFoundError(f"speaker model file not found: {path}")
-            if sha256:
-                check_sha256(path, sha256, "speaker")
+        path = model_file(checkpoint, sha256, PACKAGED, PACKAGED_SHA256, INSTALL_HINT, "speaker")
         self.path = path
 
         def convert(p: Path) -> bytes:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vagus.config import LlamaCppLlmConfig
-from vagus.packaged import ModelNotFoundError, check_sha256, find_packaged_model
+from vagus.packaged import ModelNotFoundError, model_file
 from vagus.services.errors import ProviderError
 from vagus.services.executor import ModelWorker
 from vagus.services.llm.base import Message, ToolCall
@@ -50,15 +50,7 @@ class LlamaCppLLM:
             import xllamacpp
         except ImportError:
             raise ModelNotFoundError(f"the local language model needs xllamacpp: {INSTALL_HINT}") from None
-        if model_path is None:
-            path = find_packaged_model(*PACKAGED, INSTALL_HINT)
-            check_sha256(path, PACKAGED_SHA256, "language")
-        else:
-            path = Path(model_path).expanduser()
-            if not path.is_file():
-                raise ModelNotFoundError(f"language model file not found: {path}")
-            if sha256:
-                check_sha256(path, sha256, "language")
+        path = model_file(model_path, sha256, PACKAGED, PACKAGED_SHA256, INSTALL_HINT, "language")
         self.model = path.name
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
