@@ -16,6 +16,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -215,6 +216,8 @@ class VoiceSession(Session):
         self._asked_at: float | None = None
         if self.speaker is not None or self.addressee is not None:
             self.answers.speaker_gate = self._listener_gate
+        if self.speaker is not None or self.addressee is not None or self.prosody is not None:
+            self.speculation.on_draft = self._measure_with_draft
         log_session_events(self.bus, self.id)
         self.bus.publish(SessionStarted(self.clock.now(), self.id))
         self.flow: FlowRunner | None = None
@@ -480,16 +483,19 @@ class VoiceSession(Session):
 
         tail = max(0, int((turn.decided - turn.speech_end) * INPUT_RATE))
         speech = audio[: len(audio) - tail] if tail else audio
-        if self.speaker is not None:  # whose voice, worked out while the words are transcribed
-            self._identities[turn.number] = asyncio.ensure_future(self.speaker.identify(speech))
-        if self.addressee is not None:
-            self._heard[turn.number] = asyncio.ensure_future(self.addressee.hear(speech))
-        if self.vault is not None:
-            self._keep_for_enrolment(speech)
-        if self.prosody is not None:  # pitch and level, measured while the words are transcribed
+        # measured while the words are transcribed, or already with the speculative words (same speech)
+        early = draft.measured if draft is not None and draft.speech_end == turn.speech_end else {}
+        measured = early or self._start_measuring(speech)
+        if "voice" in measured:
+            self._identities[turn.number] = measured["voice"]
+        if "addressee" in measured:
+            self._heard[turn.number] = measured["addressee"]
+        if "prosody" in measured:
             for old in [n for n in self._acoustics if n < turn.number]:
                 self._acoustics.pop(old).cancel()
-            self._acoustics[turn.number] = asyncio.ensure_future(acoustics_async(speech))
+            self._acoustics[turn.number] = measured["prosody"]
+        if self.vault is not None:
+            self._keep_for_enrolment(speech)
 
         try:
             await self.answers.respond(turn, audio, words, committed, draft)
@@ -498,6 +504,20 @@ class VoiceSession(Session):
                 self._response = None
             if self.summarizer is not None and self._response is None:
                 self.summarizer.turn_ended()
+
+    def _start_measuring(self, speech: np.ndarray) -> dict[str, asyncio.Future[Any]]:
+        """The per-utterance perception measurements, each on its worker thread."""
+        measured: dict[str, asyncio.Future[Any]] = {}
+        if self.speaker is not None:
+            measured["voice"] = asyncio.ensure_future(self.speaker.identify(speech))
+        if self.addressee is not None:
+            measured["addressee"] = asyncio.ensure_future(self.addressee.hear(speech))
+        if self.prosody is not None:
+            measured["prosody"] = asyncio.ensure_future(acoustics_async(speech))
+        return measured
+
+    def _measure_with_draft(self, draft: Draft, speech: np.ndarray) -> None:
+        draft.measured = self._start_measuring(speech)
 
     async def _listener_gate(self, turn: TurnRecord) -> tuple[bool, str | None]:
         """Answer this turn? The voice (speaker lock), then whether it was meant for the agent."""

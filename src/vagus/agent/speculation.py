@@ -92,6 +92,9 @@ class Draft:
         self.error: ProviderError | None = None
         """Why the transcription failed: the turn's own attempt then counts as the retry."""
         self.used = False
+        self.measured: dict[str, asyncio.Future[Any]] = {}
+        """Per-utterance measurements started with the words (perception: prosody, voice, addressee),
+        so that a turn whose words were ready at once does not wait for them either."""
 
     async def transcript(self) -> str | None:
         """The words, or None when the transcription failed or was cancelled (the caller then
@@ -117,6 +120,9 @@ class Draft:
         return answer.replay()
 
     def cancel(self) -> None:
+        for future in self.measured.values():
+            if not future.done():
+                future.cancel()
         if self.words is not None and not self.words.done():
             self.words.cancel()
         if self.answer is not None:
@@ -140,6 +146,8 @@ class Speculator:
         self.config, self._stt, self._unfinished = config, stt, unfinished
         self._messages, self._llm_stream, self._deadlines, self._spawn = messages, llm_stream, deadlines, spawn
         self.draft: Draft | None = None
+        self.on_draft: Callable[[Draft, np.ndarray], None] | None = None
+        """Called with each new draft and its audio (to start per-utterance measurements alongside)."""
         self.started = 0
         self.used = 0
         """Drafts started and drafts whose words served a turn or the judge (the rest were wasted)."""
@@ -162,7 +170,10 @@ class Speculator:
         if now - silence_start < self.config.after_ms / 1000.0:
             return
         self.draft = draft = Draft(silence_start, speech_start)
-        draft.words = self._spawn(self._prepare(draft, audio()), "speculation")
+        heard = audio()
+        draft.words = self._spawn(self._prepare(draft, heard), "speculation")
+        if self.on_draft is not None:
+            self.on_draft(draft, heard)
         self.started += 1
 
     async def _prepare(self, draft: Draft, audio: np.ndarray) -> str | None:

@@ -179,8 +179,11 @@ class Reading:
         return f"[sounds: {', '.join(self.tags)}]" if self.tags else ""
 
 
-FAST_WPS, SLOW_WPS = 3.6, 1.6
-"""Absolute speaking rates (words per second of speech) read as fast or slow without a baseline."""
+FAST_WPS, SLOW_WPS = 5.0, 1.8
+"""Absolute speaking rates (words per second of speech, pauses left out) read as fast or slow while
+the speaker has no baseline yet; a short question is often 4–4.5."""
+TYPICAL_WPS = 3.6
+"""A relaxed talker's words per second of speech: the agent's voice keeps its own pace for them."""
 
 
 class ProsodyTracker:
@@ -221,7 +224,7 @@ class ProsodyTracker:
             tags.append("down")
         elif valence < -0.5:
             tags.append("unhappy")
-        if now.words_per_s >= (base.words_per_s * 1.3 if base else FAST_WPS) and now.words_per_s > 2.5:
+        if now.words_per_s >= (base.words_per_s * 1.3 if base else FAST_WPS) and now.words_per_s > 3.0:
             tags.append("fast")
         elif now.words_per_s <= (base.words_per_s * 0.7 if base else SLOW_WPS) and now.seconds > 1.0:
             tags.append("slow")
@@ -231,7 +234,7 @@ class ProsodyTracker:
             tags.append("quiet")
         speed = 1.0
         if now.words_per_s > 0:
-            speed = min(1.15, max(0.85, math.sqrt(now.words_per_s / 2.7)))  # 2.7 w/s: a relaxed talker
+            speed = min(1.15, max(0.85, math.sqrt(now.words_per_s / TYPICAL_WPS)))
         if "upset" in tags or "down" in tags:
             speed = min(speed, 0.9)  # calmer and slower for someone upset
         self._history.append(now)
