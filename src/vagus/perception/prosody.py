@@ -60,19 +60,21 @@ def pitch_track(audio: np.ndarray, rate: int = RATE) -> np.ndarray:
     cumulative = np.cumsum(diff[:, 1:], axis=1) / np.arange(1, max_lag + 1)
     cmnd = np.ones_like(diff)
     cmnd[:, 1:] = diff[:, 1:] / np.maximum(cumulative, 1e-12)
-    f0 = np.zeros(count)
-    loud = energy0 / window > 1e-6
-    for i in np.flatnonzero(loud):
-        row = cmnd[i]
-        below = np.flatnonzero(row[min_lag:max_lag] < YIN_THRESHOLD)
-        if below.size == 0:
-            continue
-        tau = min_lag + int(below[0])
-        while tau + 1 < max_lag and row[tau + 1] < row[tau]:
-            tau += 1  # the bottom of the dip
-        a, b, c = row[tau - 1], row[tau], row[tau + 1]
-        shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
-        f0[i] = rate / (tau + shift)
+    # first dip under the threshold in each frame, then the bottom of that dip (within half a period),
+    # all frames at once: a Python loop per frame would hold the GIL the audio path needs
+    search = cmnd[:, min_lag:max_lag]
+    below = search < YIN_THRESHOLD
+    voiced = below.any(axis=1) & (energy0 / window > 1e-6)
+    first = np.argmax(below, axis=1) + min_lag
+    reach = np.arange(max_lag)[None, :]
+    window_mask = (reach >= first[:, None]) & (reach < np.minimum(first + first // 2 + 1, max_lag - 1)[:, None])
+    masked = np.where(window_mask, cmnd[:, :max_lag], np.inf)
+    tau = np.clip(np.argmin(masked, axis=1), 1, max_lag - 1)
+    rows = np.arange(count)
+    a, b, c = cmnd[rows, tau - 1], cmnd[rows, tau], cmnd[rows, tau + 1]
+    curve = a - 2 * b + c
+    shift = np.where(curve != 0, 0.5 * (a - c) / np.where(curve != 0, curve, 1), 0.0)
+    f0 = np.where(voiced, rate / (tau + shift), 0.0)
     return f0
 
 
