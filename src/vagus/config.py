@@ -467,7 +467,9 @@ class ProsodyConfig(_Section):
     enabled: bool = Field(True, description="measure each turn's prosody (off the critical path)")
     tag: bool = Field(True, description='tell the model how the user sounds when it stands out ("[sounds: upset]")')
     match_voice: bool = Field(
-        True, description="the voice's pace follows the user's (calmer and slower for an upset user)"
+        False,
+        description="the voice's pace follows the user's (calmer and slower for an upset user); off by default: "
+        "a different pace moves what a barge-in overlaps (docs/perception.md)",
     )
 
 

@@ -51,7 +51,7 @@ def test_a_turn_is_read_against_the_speakers_own_baseline():
 
 async def test_the_model_hears_how_the_turn_sounded_and_the_voice_follows():
     rig = make_rig(
-        config=offline_config(perception={"prosody": {"enabled": True}}),
+        config=offline_config(perception={"prosody": {"enabled": True, "match_voice": True}}),
         turns=[Step("I hate this, it is broken again and again!")],
         answers=[Step("I'm sorry, let's fix it.")],
     )
