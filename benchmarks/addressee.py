@@ -92,7 +92,7 @@ def main() -> None:
     rng = np.random.default_rng(1)
     clips = clips_of(args.folder)
     music = load_music_detector()
-    rows: list[tuple[int, int, str, float, float, float, np.ndarray]] = []  # room, kind, speaker, cues, audio
+    rows: list[tuple[int, int, str, float, float, float, float, np.ndarray]] = []  # room, kind, who, cues, audio
     rt60s: list[float] = []
     for i, (speaker, clip) in enumerate(clips):
         rt60 = rng.uniform(0.3, 0.7)
@@ -107,13 +107,14 @@ def main() -> None:
         }
         for kind, (who, audio) in sounds.items():
             heard = measure(audio, music)
-            rows.append((i, KINDS.index(kind), who, heard.level_db, heard.depth_db, heard.music_share, audio))
+            cues = (heard.level_db, heard.depth_db, heard.music_share, heard.low_db)
+            rows.append((i, KINDS.index(kind), who, *cues, audio))
     rooms = np.array([r[0] for r in rows])
     kinds = np.array([r[1] for r in rows])
     user_level = {i: r[3] for r in rows if r[1] == 0 for i in [r[0]]}
     # the user's level comes from their *other* turns: another room's user stands in for it
     baseline = {i: user_level[(i + 1) % len(clips)] for i in user_level}
-    x = np.array([[r[3] - baseline[r[0]], r[4], r[5]] for r in rows])
+    x = np.array([[r[3] - baseline[r[0]], r[4], r[5], r[6]] for r in rows])
     y = (kinds == 0).astype(float)
     train = rooms % 2 == 0
     mean, spread, w, b = fit(x[train], y[train])
@@ -124,7 +125,7 @@ def main() -> None:
     from vagus.perception.addressee import Heard
 
     scores = np.array([
-        acoustic_score(Heard(r[3], r[4], r[5]), baseline[r[0]]) if not args.print_constants else
+        acoustic_score(Heard(r[3], r[4], r[5], r[6]), baseline[r[0]]) if not args.print_constants else
         float(1 / (1 + np.exp(-(((x[k] - mean) / spread) @ w + b))))
         for k, r in enumerate(rows)
     ])  # fmt: skip
@@ -154,11 +155,11 @@ def main() -> None:
             if not test[k] or not others:
                 continue
             enrolled = encoder.embed(clips[others[0]][1])
-            heard_voice = encoder.embed(r[6])
-            voice = decide(similarity(heard_voice, enrolled), len(r[6]) / 16000, 0.72)
+            heard_voice = encoder.embed(r[7])
+            voice = decide(similarity(heard_voice, enrolled), len(r[7]) / 16000, 0.72)
             # enrolled in the room instead (the talk page's button, or the implicit primary)
             room_print = encoder.embed(render(clips[others[0]][1], 0.5, rt60s[r[0]], rng))
-            in_room_voice = decide(similarity(heard_voice, room_print), len(r[6]) / 16000, 0.72)
+            in_room_voice = decide(similarity(heard_voice, room_print), len(r[7]) / 16000, 0.72)
             in_room[r[1]][0] += in_room_voice is not Decision.OTHER and scores[k] >= 0.05
             in_room[r[1]][1] += 1
             same = r[2] == room_user and r[1] == 0

@@ -32,12 +32,12 @@ log = logging.getLogger("vagus.perception")
 
 RATE = 16000
 HOP = 160
-# Fitted by benchmarks/addressee.py (means, spreads, weights, bias over: level relative to the user,
-# envelope depth, music share).
-MEANS = np.array([-2.52, 17.83, 0.19])
-SPREADS = np.array([2.77, 6.12, 0.29])
-WEIGHTS = np.array([5.61, 1.75, -1.86])
-BIAS = -4.57
+# Fitted by benchmarks/addressee.py --print-constants (means, spreads, weights, bias over: level
+# relative to the user, envelope depth, music share, low band).
+MEANS = np.array([-2.52, 17.83, 0.19, -16.84])
+SPREADS = np.array([2.77, 6.12, 0.29, 7.07])
+WEIGHTS = np.array([6.31, 2.0, -2.26, -0.64])
+BIAS = -5.41
 ANSWER_WINDOW_S = 10.0
 """An utterance this soon after the agent asked a question is taken as the answer."""
 
@@ -47,13 +47,15 @@ class Heard:
     level_db: float
     depth_db: float
     music_share: float
+    low_db: float = 0.0
+    """Energy below 160 Hz against 160–700 Hz: a small loudspeaker has little of the former."""
 
 
 def measure(audio: np.ndarray, music: MusicDetector | None = None) -> Heard:
     audio = np.asarray(audio, dtype=np.float32)
     frames = len(audio) // HOP
     if frames < 10:
-        return Heard(-120.0, 0.0, 0.0)
+        return Heard(-120.0, 0.0, 0.0, 0.0)
     blocks = audio[: frames * HOP].reshape(frames, HOP).astype(np.float64)
     levels = 20 * np.log10(np.sqrt(np.mean(blocks**2, axis=1)) + 1e-7)
     active = levels > levels.max() - 40
@@ -61,7 +63,11 @@ def measure(audio: np.ndarray, music: MusicDetector | None = None) -> Heard:
     loud = blocks[levels > levels.max() - 25]
     level = 20 * math.log10(float(np.sqrt(np.mean(loud**2))) + 1e-7)
     share = music.share(audio) if music is not None else 0.0
-    return Heard(level, depth, share)
+    spectrum = np.abs(np.fft.rfft(loud.reshape(-1))) ** 2
+    freqs = np.fft.rfftfreq(loud.size, 1 / RATE)
+    low = float(spectrum[(freqs >= 70) & (freqs < 160)].sum())
+    mid = float(spectrum[(freqs >= 160) & (freqs < 700)].sum())
+    return Heard(level, depth, share, 10 * math.log10((low + 1e-12) / (mid + 1e-12)))
 
 
 class MusicDetector:
@@ -89,7 +95,7 @@ def load_music_detector() -> MusicDetector | None:
 
 def acoustic_score(heard: Heard, user_level_db: float | None) -> float:
     relative = heard.level_db - user_level_db if user_level_db is not None else 0.0
-    z = (np.array([relative, heard.depth_db, heard.music_share]) - MEANS) / SPREADS
+    z = (np.array([relative, heard.depth_db, heard.music_share, heard.low_db]) - MEANS) / SPREADS
     return float(1 / (1 + math.exp(-float(z @ WEIGHTS + BIAS))))
 
 
