@@ -87,3 +87,31 @@ async def test_a_turn_not_meant_for_the_agent_is_skipped():
     assert decisions == [(True, "sound"), (False, "sound")], decisions
     assert [e["reason"] for e in rig.of("turn_skipped")] == ["not addressed to the agent"]
     assert rig.tts.spoken == ["It is noon."]
+
+
+async def test_far_speech_over_the_agent_only_pauses_it():
+    long_answer = " ".join(["This is a long answer that goes on and on."] * 6)
+    config = offline_config(perception={"addressee": {"enabled": True}}, turns={"speculation": {"stt": False}})
+    rig = make_rig(config=config, turns=[Step("Tell me a story.")], answers=[Step(long_answer)])
+    speech, _ = read_audio(SPEAKERS / "reader_0890.flac")
+    near = (speech * 3).astype(np.float32)
+    await rig.play(near, tail_s=0.8)  # the user asks; their level is learned when it is answered
+    for _ in range(200):
+        if rig.of("agent_speech_started"):
+            break
+        await asyncio.sleep(0.005)
+        await rig.play(silence(0.02))
+    await rig.play(silence(0.5))
+    distant = far(near, gain_db=-9)[: 2 * 16000]
+    n = 320
+    for start in range(0, len(distant), n):  # a TV across the room talks over the answer
+        await rig.play(distant[start : start + n])
+        await asyncio.sleep(0.002)  # the cues are measured on a worker thread
+    for _ in range(100):
+        if rig.of("agent_resumed") or rig.of("interruption"):
+            break
+        await asyncio.sleep(0.005)
+        await rig.play(silence(0.02))
+    assert rig.of("agent_paused"), "speech over the agent pauses it at once"
+    assert [e["reason"] for e in rig.of("agent_resumed")] == ["other_voice"]
+    assert not rig.of("interruption")

@@ -53,10 +53,10 @@ from vagus.core.frames import AudioFrame
 from vagus.core.processor import FrameProcessor, ProcessorChain
 from vagus.core.session import Session
 from vagus.logs import log_session_events
-from vagus.perception.addressee import AddresseeJudge
+from vagus.perception.addressee import AddresseeJudge, acoustic_score
 from vagus.perception.addressee import Heard as AddresseeHeard
 from vagus.perception.prosody import Acoustics, ProsodyTracker, acoustics_async
-from vagus.perception.speaker import Decision, Identity, SpeakerLock
+from vagus.perception.speaker import EARLY_S, Decision, Identity, SpeakerLock
 from vagus.perception.vault import VaultError, Voiceprint, VoiceprintVault
 from vagus.senses.front_end import build_front_end_from_config
 from vagus.senses.vad import VadTransition, VoiceActivityDetector
@@ -216,6 +216,7 @@ class VoiceSession(Session):
         self._asked_at: float | None = None
         if self.speaker is not None or self.addressee is not None:
             self.answers.speaker_gate = self._listener_gate
+            self.barge_in.voice_check = self._voice_check
         if self.speaker is not None or self.addressee is not None or self.prosody is not None:
             self.speculation.on_draft = self._measure_with_draft
         log_session_events(self.bus, self.id)
@@ -622,12 +623,22 @@ class VoiceSession(Session):
         return printed.name, seconds
 
     async def _voice_check(self, speech: np.ndarray) -> Decision:
-        """Whose voice is talking over the agent (`turns/barge_in.py` asks while the agent is paused)."""
+        """Speech over the agent (`turns/barge_in.py` asks while the agent is paused): another voice than
+        the locked one, or (from 0.8 s of it) speech that does not sound meant for the agent, is OTHER."""
+        verdict = Decision.SAME
         speaker = self.speaker
-        if speaker is None or not speaker.active:
-            return Decision.SAME
-        identity, _ = await speaker.identify(speech)
-        return identity.decision
+        if speaker is not None and speaker.active:
+            identity, _ = await speaker.identify(speech)
+            verdict = identity.decision
+        judge = self.addressee
+        if judge is not None and verdict is not Decision.OTHER and len(speech) >= EARLY_S * INPUT_RATE:
+            heard = await judge.hear(speech)
+            score = acoustic_score(heard, judge.user_level)
+            if score < judge.threshold:
+                return Decision.OTHER
+            if verdict is Decision.UNSURE and speaker is None:
+                verdict = Decision.SAME
+        return verdict
 
     async def sleep_until(self, t: float) -> None:
         await sleep_until(self.clock, t)
