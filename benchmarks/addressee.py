@@ -130,6 +130,23 @@ def main() -> None:
         for k, r in enumerate(rows)
     ])  # fmt: skip
     print(f"{len(clips)} rooms, {int(test.sum())} held-out utterances ({int(test.sum()) // 4} of each kind)")
+
+    # over the agent the decision comes after 0.8 s of speech: the same cues on the first 0.8 s
+    def first_speech(audio: np.ndarray, seconds: float = 0.8) -> np.ndarray:
+        """From the onset (the first 10 ms block within 30 dB of the loudest) on, as the VAD would."""
+        blocks = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+        levels = 20 * np.log10(np.sqrt(np.mean(blocks.astype(np.float64) ** 2, axis=1)) + 1e-9)
+        onset = int(np.argmax(levels > levels.max() - 30)) * 160
+        return audio[onset : onset + int(seconds * 16000)]
+
+    early = np.array([acoustic_score(measure(first_speech(r[7]), music), baseline[r[0]]) for r in rows])
+    users_early = early[test & (kinds == 0)]
+    print("over the agent, score on the first 0.8 s: user's 3rd/10th/50th percentile "
+          + " / ".join(f"{float(np.percentile(users_early, q)):.4f}" for q in (3, 10, 50)))  # fmt: skip
+    for floor in (0.0005, 0.001, 0.002, 0.005):
+        cut = float((users_early < floor).mean())
+        others = [f"{KINDS[k]} {float((early[test & (kinds == k)] < floor).mean()) * 100:.0f} %" for k in range(1, 4)]
+        print(f"  resume under {floor}: the user resumed over {cut * 100:.0f} %; stopped: " + ", ".join(others))
     for threshold in (0.05, 0.1, 0.2, 0.3, 0.5):
         lost = float(((scores < threshold) & test & (kinds == 0)).sum() / (test & (kinds == 0)).sum())
         parts = []
@@ -137,6 +154,14 @@ def main() -> None:
             sel = test & (kinds == k)
             parts.append(f"{KINDS[k]} {float((scores[sel] >= threshold).mean()) * 100:.0f} %")
         print(f"threshold {threshold}: user lost {lost * 100:.1f} %; accepted: " + ", ".join(parts))
+        cut = float(((early < threshold) & test & (kinds == 0)).sum() / (test & (kinds == 0)).sum())
+        interrupting = [
+            f"{KINDS[k]} {float((early[test & (kinds == k)] >= threshold).mean()) * 100:.0f} %" for k in range(1, 4)
+        ]
+        print(
+            f"  over the agent (first 0.8 s): user resumed over {cut * 100:.1f} %; would interrupt: "
+            + ", ".join(interrupting)
+        )
     if args.lock:
         from vagus.perception.speaker import Decision, decide
         from vagus.perception.voiceprint import VoiceEncoder, similarity

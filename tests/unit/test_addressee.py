@@ -91,7 +91,9 @@ async def test_a_turn_not_meant_for_the_agent_is_skipped():
 
 async def test_far_speech_over_the_agent_only_pauses_it():
     long_answer = " ".join(["This is a long answer that goes on and on."] * 6)
-    config = offline_config(perception={"addressee": {"enabled": True}}, turns={"speculation": {"stt": False}})
+    config = offline_config(
+        perception={"addressee": {"enabled": True, "over_agent": True}}, turns={"speculation": {"stt": False}}
+    )
     rig = make_rig(config=config, turns=[Step("Tell me a story.")], answers=[Step(long_answer)])
     speech, _ = read_audio(SPEAKERS / "reader_0890.flac")
     near = (speech * 3).astype(np.float32)

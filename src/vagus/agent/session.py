@@ -216,6 +216,7 @@ class VoiceSession(Session):
         self._asked_at: float | None = None
         if self.speaker is not None or self.addressee is not None:
             self.answers.speaker_gate = self._listener_gate
+        if self.speaker is not None or (self.addressee is not None and ac.over_agent):
             self.barge_in.voice_check = self._voice_check
         if self.speaker is not None or self.addressee is not None or self.prosody is not None:
             self.speculation.on_draft = self._measure_with_draft
@@ -630,7 +631,7 @@ class VoiceSession(Session):
         if speaker is not None and speaker.active:
             identity, _ = await speaker.identify(speech)
             verdict = identity.decision
-        judge = self.addressee
+        judge = self.addressee if self.config.perception.addressee.over_agent else None
         if judge is not None and verdict is not Decision.OTHER and len(speech) >= EARLY_S * INPUT_RATE:
             heard = await judge.hear(speech)
             score = acoustic_score(heard, judge.user_level)
