@@ -479,7 +479,7 @@ class AddresseeConfig(_Section):
 
     enabled: bool = False
     threshold: float = Field(
-        0.05, gt=0, lt=1, description="score under which a turn is taken as not meant for the agent"
+        0.1, gt=0, lt=1, description="score under which a turn is taken as not meant for the agent"
     )
     over_agent: bool = Field(
         False,

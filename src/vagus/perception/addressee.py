@@ -12,9 +12,9 @@ a question (an answer is addressed).
 
 The acoustic cues are combined by a logistic model whose weights were fitted on simulated rooms
 (`benchmarks/addressee.py`: image-source rooms, a user at 0.5 m, a TV at 3 m with a small loudspeaker's
-colouring, with and without a music bed, another person talking at 2–3.5 m; fitted on half the
-clips, measured on the other half). Alone they are weak (see docs/perception.md); with the speaker
-lock they make a TV or a bystander rarely start a turn.
+colouring, with and without a music bed, another person talking at 2–3.5 m, both other voices than
+the user's; fitted on half the rooms, measured on the other half). Alone they are weak (see
+docs/perception.md); with the speaker lock they make a TV or a bystander rarely start a turn.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ RATE = 16000
 HOP = 160
 # Fitted by benchmarks/addressee.py --print-constants (means, spreads, weights, bias over: level
 # relative to the user, envelope depth, music share, low band).
-MEANS = np.array([-2.52, 17.83, 0.19, -16.84])
-SPREADS = np.array([2.77, 6.12, 0.29, 7.07])
-WEIGHTS = np.array([6.31, 2.0, -2.26, -0.64])
-BIAS = -5.41
+MEANS = np.array([-3.34, 18.64, 0.12, -14.73])
+SPREADS = np.array([2.84, 5.2, 0.22, 7.52])
+WEIGHTS = np.array([6.5, 1.52, -1.32, -0.44])
+BIAS = -5.19
 ANSWER_WINDOW_S = 10.0
 """An utterance this soon after the agent asked a question is taken as the answer."""
 
