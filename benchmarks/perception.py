@@ -172,7 +172,7 @@ def main() -> None:
                 emb = crops[crop][i]
                 length = crop if emb is not None else len(audio) / 16000
                 emb = emb if emb is not None else full[i]
-                final = decide(similarity(emb, enrolled), length, threshold)
+                final = decide(similarity(emb, enrolled), length, threshold - SpeakerConfig().barge_in_margin)
                 if final is not Decision.UNSURE:
                     early["decided_s"].append(length)  # type: ignore[attr-defined]
                     break
@@ -189,7 +189,8 @@ def main() -> None:
     )
     decided = early["decided_s"]
     print(
-        f"  over the agent: the primary still interrupts {early['same_paused_ok']}/{early['same_total']}, "
+        f"  over the agent (threshold lowered by {SpeakerConfig().barge_in_margin}): "
+        f"the primary still interrupts {early['same_paused_ok']}/{early['same_total']}, "
         f"others' speech resumes the agent {early['other_resumed']}/{early['other_total']}; decided after "
         f"{statistics.median(decided):.1f} s median of speech (the agent pauses at once either way)"  # type: ignore[arg-type]
     )

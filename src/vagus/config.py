@@ -451,6 +451,13 @@ class SpeakerConfig(_Section):
         0.72, gt=0, lt=1, description="voiceprint similarity from which it is the same voice (benchmarks/perception.py)"
     )
     multi_party: bool = Field(False, description="answer other voices too, labelled with their names in the context")
+    barge_in_margin: float = Field(
+        0.04,
+        ge=0,
+        lt=0.5,
+        description="over the agent's voice the threshold is this much lower: talking over the user is worse "
+        "than pausing for someone else (benchmarks/perception.py)",
+    )
 
 
 class VaultConfig(_Section):

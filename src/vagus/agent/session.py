@@ -629,7 +629,7 @@ class VoiceSession(Session):
         verdict = Decision.SAME
         speaker = self.speaker
         if speaker is not None and speaker.active:
-            identity, _ = await speaker.identify(speech)
+            identity, _ = await speaker.identify(speech, over_agent=True)
             verdict = identity.decision
         judge = self.addressee if self.config.perception.addressee.over_agent else None
         if judge is not None and verdict is not Decision.OTHER and len(speech) >= EARLY_S * INPUT_RATE:

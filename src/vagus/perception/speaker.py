@@ -93,8 +93,9 @@ class SpeakerLock:
             return {self.primary_name or "primary": self.primary}
         return dict(self.enrolled)
 
-    async def identify(self, speech: np.ndarray) -> tuple[Identity, np.ndarray | None]:
-        """Whose voice `speech` is (and its voiceprint, when there was enough speech for one)."""
+    async def identify(self, speech: np.ndarray, over_agent: bool = False) -> tuple[Identity, np.ndarray | None]:
+        """Whose voice `speech` is (and its voiceprint, when there was enough speech for one).
+        `over_agent`: speech over the agent's voice, judged in the user's favour (`barge_in_margin`)."""
         seconds = len(speech) / RATE
         if seconds < MIN_S:
             return Identity(Decision.UNSURE, None, 0.0, seconds), None
@@ -104,7 +105,8 @@ class SpeakerLock:
             return Identity(Decision.UNSURE, None, 0.0, seconds), embedding
         scores = {name: similarity(embedding, e) for name, e in candidates.items()}
         name = max(scores, key=scores.__getitem__)
-        verdict = decide(scores[name], seconds, self.config.threshold)
+        threshold = self.config.threshold - (self.config.barge_in_margin if over_agent else 0.0)
+        verdict = decide(scores[name], seconds, threshold)
         return Identity(verdict, name if verdict is Decision.SAME else None, scores[name], seconds), embedding
 
     def learn(self, embedding: np.ndarray, seconds: float) -> bool:
