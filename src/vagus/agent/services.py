@@ -106,6 +106,10 @@ def build_services(
         from vagus.perception.voiceprint import VoiceEncoder
 
         voice = timed("voice", VoiceEncoder)
+    if config.perception.prosody.enabled:
+        from vagus.perception import prosody
+
+        timed("prosody", prosody.warmup)
     music = None
     if config.perception.addressee.enabled:
         from vagus.perception.addressee import load_music_detector

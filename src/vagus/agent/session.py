@@ -573,7 +573,7 @@ class VoiceSession(Session):
             log.debug("turn %d: prosody not ready in time, no tag", turn.number)
             return ""
         try:
-            reading = tracker.read(measured, words)
+            reading = await tracker.read_async(measured, words)
         except Exception:  # a measurement is a nicety: the turn goes on without it
             log.exception("prosody of turn %d", turn.number)
             return ""

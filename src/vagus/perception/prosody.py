@@ -129,12 +129,21 @@ def acoustics(audio: np.ndarray, rate: int = RATE) -> Acoustics:
 _WORKER: ModelWorker | None = None
 
 
-async def acoustics_async(audio: np.ndarray) -> Acoustics:
-    """`acoustics` on a worker thread (a 3 s turn takes tens of ms: never on the frame path)."""
+def _worker() -> ModelWorker:
     global _WORKER
     if _WORKER is None:
         _WORKER = ModelWorker("prosody")
-    return await _WORKER.run(lambda: acoustics(audio))
+    return _WORKER
+
+
+async def acoustics_async(audio: np.ndarray) -> Acoustics:
+    """`acoustics` on a worker thread (a 3 s turn takes tens of ms: never on the frame path)."""
+    return await _worker().run(lambda: acoustics(audio))
+
+
+def warmup() -> None:
+    """Load the sentiment lexicon now (tens of ms) rather than in the first turn."""
+    sentiment("fine")
 
 
 def words_in(text: str) -> float:
@@ -208,6 +217,11 @@ class ProsodyTracker:
             float(np.median([p.pause_share for p in recent])),
             0.0,
         )
+
+    async def read_async(self, heard: Acoustics, words: str) -> Reading:
+        """`read` on the prosody worker thread: the sentiment lexicon is pure Python, and the audio
+        path's event loop must not spend its frames on it."""
+        return await _worker().run(lambda: self.read(heard, words))
 
     def read(self, heard: Acoustics | np.ndarray, words: str) -> Reading:
         now = combine(heard if isinstance(heard, Acoustics) else acoustics(heard), words)
