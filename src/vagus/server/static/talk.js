@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const vagus = (window.vagus = { state: "idle", events: [], sessionId: null, pc: null, error: null });
 let agentItem = null;
+let userItem = null;
 
 function setStatus(text, cls) {
   vagus.state = cls;
@@ -53,7 +54,10 @@ function onEvent(e) {
   switch (e.type) {
     case "user_speech_started": $("hearing").textContent = "you: speaking"; $("hearing").classList.add("on"); break;
     case "user_speech_stopped": $("hearing").textContent = "you: silent"; $("hearing").classList.remove("on"); break;
-    case "transcript_final": addLine("user", e.text); agentItem = null; break;
+    case "transcript_final": userItem = addLine("user", e.text); agentItem = null; break;
+    case "user_prosody": if (userItem && e.tags.length) userItem.dataset.sounds = e.tags.join(", "); break;
+    case "speaker_identified": if (userItem && e.name) userItem.dataset.who = e.name; break;
+    case "addressee_judged": if (!e.addressed) addLine("flow", "not meant for the agent: not answered"); break;
     case "agent_sentence":
       if (!agentItem) agentItem = addLine("agent", "");
       agentItem.textContent = (agentItem.textContent + " " + e.text).trim();
