@@ -56,6 +56,9 @@ def test_the_name_and_an_answer_to_a_question_count():
     score, why = judge.judge(weak, "the blue one", asked_at=10.0, now=14.0)
     assert why == "answer" and score >= 0.5
     assert judge.judge(weak, "the blue one", asked_at=10.0, now=40.0)[1] == "sound"  # too long after
+    assert judge.judge(weak, "Can you turn the lights on?", None, 0.0)[1] == "asks you"
+    assert judge.judge(weak, "你能帮我开灯吗？", None, 0.0)[1] == "asks you"
+    assert judge.judge(weak, "and you know what happened next", None, 0.0)[1] == "sound"  # a TV's "you"
 
 
 async def test_a_turn_not_meant_for_the_agent_is_skipped():

