@@ -62,6 +62,7 @@ async def test_the_model_hears_how_the_turn_sounded_and_the_voice_follows():
         await asyncio.sleep(0.005)
         await rig.play(silence(0.02))
     await rig.play(silence(3.0))
+    assert "never read it out" in rig.llm.prompts[0][0]["content"]  # the model knows what the tag is
     asked = rig.llm.prompts[0][-1]["content"]
     assert asked.startswith("I hate this") and asked.endswith("]") and "[sounds: " in asked
     (reading,) = rig.of("user_prosody")

@@ -55,6 +55,7 @@ from vagus.core.session import Session
 from vagus.logs import log_session_events
 from vagus.perception.addressee import AddresseeJudge, acoustic_score
 from vagus.perception.addressee import Heard as AddresseeHeard
+from vagus.perception.prosody import GUIDANCE as PROSODY_GUIDANCE
 from vagus.perception.prosody import Acoustics, ProsodyTracker, acoustics_async
 from vagus.perception.speaker import EARLY_S, Decision, Identity, SpeakerLock
 from vagus.perception.vault import VaultError, Voiceprint, VoiceprintVault
@@ -203,6 +204,8 @@ class VoiceSession(Session):
         self._acoustics: dict[int, asyncio.Future[Acoustics]] = {}
         if self.prosody is not None:
             self.answers.prosody_tag = self._prosody_tag
+            if pc.tag:
+                self.conversation.guidance = PROSODY_GUIDANCE
         self.speaker: SpeakerLock | None = None
         self._identities: dict[int, asyncio.Task[tuple[Identity, np.ndarray | None]]] = {}
         if config.perception.speaker.lock != "off":

@@ -80,6 +80,8 @@ class Conversation:
         """The gist of entries folded away (only words the user heard, and what tools did)."""
         self.notes = ""
         """What the agent remembers about this user from earlier conversations (`brain/memory.py`)."""
+        self.guidance = ""
+        """How to read what the session adds to the user's words (the prosody tag)."""
         self.on_added: Callable[[], None] | None = None
         """Called after each entry is added (the summarizer watches the budget)."""
         self.count_tokens: Callable[[str], int | None] | None = None
@@ -140,6 +142,8 @@ class Conversation:
 
     def system_message(self) -> str:
         parts = [self.system_prompt]
+        if self.guidance:
+            parts.append(self.guidance)
         if self.notes:
             parts.append(self.notes)
         if self.summary:

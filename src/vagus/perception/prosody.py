@@ -29,6 +29,11 @@ FMIN, FMAX = 60.0, 400.0
 YIN_THRESHOLD = 0.15
 WORD = re.compile(r"[\w']+")
 TAG = re.compile(r"\s*\[sounds: [^\]]*\]")
+GUIDANCE = (
+    "A user message may end with a tag such as [sounds: upset, fast]: how their voice sounded, measured, "
+    "not said by them. Let it shape your tone (calm and brief for someone upset); never read it out or quote it."
+)
+"""Told to the model when the tag is on, so that it neither ignores the tag nor says it aloud."""
 """A prosody tag in a user message (the rule brain and the summary leave it out)."""
 
 
