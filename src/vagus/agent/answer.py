@@ -114,8 +114,9 @@ class AnswerPipeline:
         """Sees (and may edit) the user's words before the model; empty or None: no answer."""
         self.answer_hook: Callable[[str], Awaitable[str | None]] | None = None
         """Sees (and may edit) each sentence of the answer before the voice."""
-        self.speaker_gate: Callable[[TurnRecord], Awaitable[tuple[bool, str | None]]] | None = None
-        """Whose voice the turn is (perception/speaker.py): (answer it?, a label for multi-party)."""
+        self.turn_gate: Callable[[TurnRecord], Awaitable[tuple[bool, str | None]]] | None = None
+        """Is the turn for this agent (perception: the speaker lock, the addressee score)? (answer it?,
+        a label for the words in multi-party mode)."""
         self.prosody_tag: Callable[[TurnRecord, str], Awaitable[str]] | None = None
         """How the turn sounded, as a tag for the model ("" when nothing stands out); it may also set
         the answer's voice pace on the turn (perception/prosody.py)."""
@@ -186,8 +187,8 @@ class AnswerPipeline:
         await self._hold_if_unfinished(turn, text)
         committed()
         self._bus.publish(TranscriptFinal(self._clock.now(), turn.number, text))
-        if self.speaker_gate is not None:
-            answer, label = await self.speaker_gate(turn)
+        if self.turn_gate is not None:
+            answer, label = await self.turn_gate(turn)
             if not answer:
                 return  # another voice: not a turn for this agent (the gate said so on the bus)
             if label:

@@ -54,10 +54,9 @@ from vagus.core.processor import FrameProcessor, ProcessorChain
 from vagus.core.session import Session
 from vagus.logs import log_session_events
 from vagus.perception.addressee import AddresseeJudge, acoustic_score
-from vagus.perception.addressee import Heard as AddresseeHeard
 from vagus.perception.prosody import GUIDANCE as PROSODY_GUIDANCE
-from vagus.perception.prosody import Acoustics, ProsodyTracker, acoustics_async
-from vagus.perception.speaker import EARLY_S, Decision, Identity, SpeakerLock
+from vagus.perception.prosody import ProsodyTracker, acoustics_async
+from vagus.perception.speaker import EARLY_S, Decision, SpeakerLock
 from vagus.perception.vault import VaultError, Voiceprint, VoiceprintVault
 from vagus.senses.front_end import build_front_end_from_config
 from vagus.senses.vad import VadTransition, VoiceActivityDetector
@@ -201,13 +200,13 @@ class VoiceSession(Session):
         """The user's latest turns' speech (at most ENROL_KEEP_S), for enrolling them from the page."""
         pc = config.perception.prosody
         self.prosody = ProsodyTracker() if pc.enabled else None
-        self._acoustics: dict[int, asyncio.Future[Acoustics]] = {}
+        self._measured: dict[int, dict[str, asyncio.Future[Any]]] = {}
+        """Per turn: its perception measurements (voice, addressee, prosody), each taken once by its gate."""
         if self.prosody is not None:
             self.answers.prosody_tag = self._prosody_tag
             if pc.tag:
                 self.conversation.guidance = PROSODY_GUIDANCE
         self.speaker: SpeakerLock | None = None
-        self._identities: dict[int, asyncio.Task[tuple[Identity, np.ndarray | None]]] = {}
         if config.perception.speaker.lock != "off":
             if services.voice is None:
                 raise ValueError("perception.speaker.lock needs the voiceprint model (services.voice)")
@@ -215,10 +214,9 @@ class VoiceSession(Session):
             self.barge_in.voice_check = self._voice_check
         ac = config.perception.addressee
         self.addressee = AddresseeJudge(config.name, ac.threshold, services.music) if ac.enabled else None
-        self._heard: dict[int, asyncio.Future[AddresseeHeard]] = {}
         self._asked_at: float | None = None
         if self.speaker is not None or self.addressee is not None:
-            self.answers.speaker_gate = self._listener_gate
+            self.answers.turn_gate = self._listener_gate
         if self.speaker is not None or (self.addressee is not None and ac.over_agent):
             self.barge_in.voice_check = self._voice_check
         if self.speaker is not None or self.addressee is not None or self.prosody is not None:
@@ -490,15 +488,10 @@ class VoiceSession(Session):
         speech = audio[: len(audio) - tail] if tail else audio
         # measured while the words are transcribed, or already with the speculative words (same speech)
         early = draft.measured if draft is not None and draft.speech_end == turn.speech_end else {}
-        measured = early or self._start_measuring(speech)
-        if "voice" in measured:
-            self._identities[turn.number] = measured["voice"]
-        if "addressee" in measured:
-            self._heard[turn.number] = measured["addressee"]
-        if "prosody" in measured:
-            for old in [n for n in self._acoustics if n < turn.number]:
-                self._acoustics.pop(old).cancel()
-            self._acoustics[turn.number] = measured["prosody"]
+        for old in [n for n in self._measured if n < turn.number]:  # turns that never reached their gates
+            for future in self._measured.pop(old).values():
+                future.cancel()
+        self._measured[turn.number] = early or self._start_measuring(speech)
         if self.vault is not None:
             self._keep_for_enrolment(speech)
 
@@ -521,13 +514,16 @@ class VoiceSession(Session):
             measured["prosody"] = asyncio.ensure_future(acoustics_async(speech))
         return measured
 
+    def _take_measured(self, turn: int, what: str) -> asyncio.Future[Any] | None:
+        return self._measured.get(turn, {}).pop(what, None)
+
     def _measure_with_draft(self, draft: Draft, speech: np.ndarray) -> None:
         draft.measured = self._start_measuring(speech)
 
     async def _listener_gate(self, turn: TurnRecord) -> tuple[bool, str | None]:
         """Answer this turn? The voice (speaker lock), then whether it was meant for the agent."""
         answer, label = await self._speaker_gate(turn)
-        judge, heard = self.addressee, self._heard.pop(turn.number, None)
+        judge, heard = self.addressee, self._take_measured(turn.number, "addressee")
         if not answer or judge is None or heard is None:
             return answer, label
         cues = await heard
@@ -543,7 +539,7 @@ class VoiceSession(Session):
 
     async def _speaker_gate(self, turn: TurnRecord) -> tuple[bool, str | None]:
         """Answer this turn? Only the locked voice (or, multi-party, everyone, labelled by name)."""
-        speaker, task = self.speaker, self._identities.pop(turn.number, None)
+        speaker, task = self.speaker, self._take_measured(turn.number, "voice")
         if speaker is None or task is None:
             return True, None
         identity, embedding = await task
@@ -564,7 +560,7 @@ class VoiceSession(Session):
 
     async def _prosody_tag(self, turn: TurnRecord, words: str) -> str:
         """How the turn sounded: an event, the voice's pace for the answer, and the model's tag."""
-        tracker, heard = self.prosody, self._acoustics.pop(turn.number, None)
+        tracker, heard = self.prosody, self._take_measured(turn.number, "prosody")
         if tracker is None or heard is None:
             return ""
         try:

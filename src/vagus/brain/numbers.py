@@ -14,6 +14,8 @@ from datetime import date
 
 from num2words import num2words
 
+from vagus.brain.speech_text import CJK
+
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -40,7 +42,6 @@ _UNIT_NUMBER = re.compile(r"(?<![\w.])(-?)(" + _NUM + r")\s?(" + _UNIT_NAMES + r
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(in|since|by|from|until|of|year|around|before|after)\s+(1[1-9]\d\d|20\d\d)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])(-?)(" + _NUM + r")(?![\w])")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _cardinal(text: str) -> str:
@@ -158,4 +159,4 @@ def spoken_numbers(text: str) -> str:
     text is Chinese)."""
     if not any(c.isdigit() for c in text):
         return text
-    return chinese(text) if _CJK.search(text) else english(text)
+    return chinese(text) if CJK.search(text) else english(text)

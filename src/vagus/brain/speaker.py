@@ -8,7 +8,6 @@ while the model is still writing the rest, and synthesis of sentence N+1 runs wh
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from vagus.audio.resample import resample
 from vagus.brain.numbers import spoken_numbers
 from vagus.brain.sentences import SentenceSplitter
-from vagus.brain.speech_text import speakable
+from vagus.brain.speech_text import CJK, speakable, words_in
 from vagus.config import SpeechConfig
 from vagus.services.deadlines import within
 from vagus.services.errors import ProviderError
@@ -96,7 +95,7 @@ async def speak_answer(
                 assert style is not None
                 offered = True
                 reader.cancel()
-                chinese = any(_is_cjk(c) for c in " ".join(timings.sentences))
+                chinese = any(CJK.search(s) for s in timings.sentences)
                 item = style.more_prompt_zh if chinese else style.more_prompt
                 await asyncio.gather(reader, return_exceptions=True)
             if isinstance(item, BaseException):
@@ -166,9 +165,6 @@ async def _synthesise(
                 raise
 
 
-_WORD = re.compile(r"[A-Za-z0-9'’-]+")
-
-
 def takes_speed(tts: object) -> bool:
     """Whether the voice's `stream` takes `speed=` (Piper and OpenAI-compatible voices do)."""
     import inspect
@@ -179,16 +175,9 @@ def takes_speed(tts: object) -> bool:
         return False
 
 
-def _is_cjk(c: str) -> bool:
-    return "\u4e00" <= c <= "\u9fff"
-
-
 def spoken_words(sentences: list[str]) -> float:
     """Words said so far (a Chinese character counts as half a word)."""
-    total = 0.0
-    for sentence in sentences:
-        total += len(_WORD.findall(sentence)) + sum(1 for c in sentence if _is_cjk(c)) / 2
-    return total
+    return sum(words_in(sentence) for sentence in sentences)
 
 
 def _late_voice(name: str, which: str) -> ProviderError:

@@ -29,3 +29,14 @@ def speakable(text: str) -> str:
     text = _LIST_MARKER.sub("", text)
     text = _STRAY.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+"""A Chinese character (CJK unified ideographs)."""
+_WORD = re.compile(r"[A-Za-z0-9'’-]+")
+
+
+def words_in(text: str) -> float:
+    """Words in a text, a Chinese character counting as half a word (what a length budget or a
+    speaking rate counts)."""
+    return len(_WORD.findall(text)) + len(CJK.findall(text)) / 2

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vagus.brain.speech_text import words_in
 from vagus.services.executor import ModelWorker
 
 RATE = 16000
@@ -27,7 +28,6 @@ FRAME = 640
 HOP = 160
 FMIN, FMAX = 60.0, 400.0
 YIN_THRESHOLD = 0.15
-WORD = re.compile(r"[\w']+")
 TAG = re.compile(r"\s*\[sounds: [^\]]*\]")
 GUIDANCE = (
     "A user message may end with a tag such as [sounds: upset, fast]: how their voice sounded, measured, "
@@ -149,11 +149,6 @@ async def acoustics_async(audio: np.ndarray) -> Acoustics:
 def warmup() -> None:
     """Load the sentiment lexicon now (tens of ms) rather than in the first turn."""
     sentiment("fine")
-
-
-def words_in(text: str) -> float:
-    """Words in a transcript (a Chinese character counts as half a word)."""
-    return len(WORD.findall(text)) + sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") / 2
 
 
 def measure(audio: np.ndarray, words: str, rate: int = RATE) -> Prosody:

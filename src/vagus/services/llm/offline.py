@@ -14,6 +14,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
+from vagus.brain.speech_text import CJK
 from vagus.config import AgentConfig, OfflineLlmConfig
 from vagus.perception.prosody import TAG
 from vagus.services.llm.base import Message
@@ -85,7 +86,7 @@ class OfflineBrain:
             return "Sorry, I didn't catch that."
         said = users[-1].strip()
         self._key = f"{len(users)}:{said}"  # set and used within this synchronous call
-        if _CJK.search(said):
+        if CJK.search(said):
             return self._chinese(said, users)
         text = _normalise(said)
         for handler in (
@@ -233,7 +234,6 @@ class OfflineBrain:
         )
 
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _ZH_NUMBER = r"([零〇一二两三四五六七八九十百千万点\d.]+)"
 _ZH_OPERATORS = {"乘以": "*", "乘": "*", "加上": "+", "加": "+", "减去": "-", "减": "-", "除以": "/"}
 _ZH_OPERATOR = "(" + "|".join(sorted(_ZH_OPERATORS, key=len, reverse=True)) + ")"
