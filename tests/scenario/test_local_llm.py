@@ -84,6 +84,9 @@ async def test_spoken_questions_answered_by_the_packaged_model_with_the_time_ski
     config = offline_config.model_copy(deep=True)
     config.tools.builtin = ["time", "date", "calculate"]
     config.tools.route_skills = True
+    # not about prosody: whether its measurement is in time for the prompt depends on the machine's
+    # load, and the 135M model answers differently to a prompt with or without the tag
+    config.perception.prosody.enabled = False
     result = await run_conversation(audio, 16000, dataclasses.replace(services, llm=llm), config)
     called = [e for e in result.events if e["type"] == "tool_called"]
     assert [c["name"] for c in called] == ["time"], called

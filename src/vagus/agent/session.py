@@ -204,8 +204,6 @@ class VoiceSession(Session):
         """Per turn: its perception measurements (voice, addressee, prosody), each taken once by its gate."""
         if self.prosody is not None:
             self.answers.prosody_tag = self._prosody_tag
-            if pc.tag:
-                self.conversation.guidance = PROSODY_GUIDANCE
         self.speaker: SpeakerLock | None = None
         if config.perception.speaker.lock != "off":
             if services.voice is None:
@@ -587,7 +585,10 @@ class VoiceSession(Session):
                 turn.voice_speed,
             )
         )  # fmt: skip
-        return reading.tag() if pc.tag else ""
+        tag = reading.tag() if pc.tag else ""
+        if tag:
+            self.conversation.guidance = PROSODY_GUIDANCE  # from the first tag on: the model learns what it is
+        return tag
 
     def _keep_for_enrolment(self, speech: np.ndarray) -> None:
         self._recent_speech.append(speech)
