@@ -452,7 +452,7 @@ class SpeakerConfig(_Section):
     )
     multi_party: bool = Field(False, description="answer other voices too, labelled with their names in the context")
     barge_in_margin: float = Field(
-        0.04,
+        0.035,
         ge=0,
         lt=0.5,
         description="over the agent's voice the threshold is this much lower: talking over the user is worse "
