@@ -29,7 +29,16 @@ from vagus.brain.tools import Toolbox, ToolCall, ToolResult
 from vagus.config import DeadlinesConfig, SpeechConfig, ToolsConfig
 from vagus.core.bus import EventBus
 from vagus.core.clock import Clock
-from vagus.core.events import AgentSentence, ErrorEvent, ToolCalled, TranscriptFinal, TurnHeld, TurnSkipped
+from vagus.core.events import (
+    AgentSentence,
+    AgentTextDelta,
+    ClientToolCalls,
+    ErrorEvent,
+    ToolCalled,
+    TranscriptFinal,
+    TurnHeld,
+    TurnSkipped,
+)
 from vagus.services.deadlines import call_within, within
 from vagus.services.errors import ProviderError, Stage
 from vagus.services.llm.base import Message, takes_tools
@@ -121,6 +130,13 @@ class AnswerPipeline:
         """How the turn sounded, as a tag for the model ("" when nothing stands out); it may also set
         the answer's voice pace on the turn (perception/prosody.py)."""
         self._llm_takes_tools = takes_tools(services.llm)
+        self.auto_answer = True
+        """Answer each turn once its words are known; False: the words only join the conversation, and
+        an answer comes when asked for (`answer_now`; the Realtime API's `create_response: false`)."""
+        self.text_only = False
+        """Answer in text (`AgentTextDelta` events and the conversation), not with the voice."""
+        self.client_tools: frozenset[str] = frozenset()
+        """Tools the client runs: a call to one ends the answer with a `ClientToolCalls` event."""
 
     def _tool_specs(self) -> list[dict[str, Any]] | None:
         """What the model may call now (a flow's step changes it; an empty set is sent as none)."""
@@ -145,12 +161,13 @@ class AnswerPipeline:
         words: str | None,
         committed: Callable[[], None],
         draft: Draft | None = None,
-    ) -> None:
+    ) -> str:
         """`words`: the turn's transcript when already known; `draft`: what was prepared for this
         turn's silence (`agent/speculation.py`); `committed` is called once the turn is past the point
-        where more speech would continue it (its transcript is final)."""
+        where more speech would continue it (its transcript is final). Returns what became of it:
+        `answered`, `skipped` or `failed` (see `AnswerDone`)."""
         try:
-            await self._respond(turn, audio, words, committed, draft)
+            return await self._respond(turn, audio, words, committed, draft)
         finally:
             if draft is not None:
                 draft.cancel()
@@ -162,7 +179,7 @@ class AnswerPipeline:
         words: str | None,
         committed: Callable[[], None],
         draft: Draft | None,
-    ) -> None:
+    ) -> str:
         attempts = (0, 1)
         if words is None and draft is not None:
             start = time.perf_counter()
@@ -177,12 +194,12 @@ class AnswerPipeline:
             if words is None:
                 await self._apologise(turn, "stt")
                 self.playout.close()
-                return
+                return "failed"
         turn.marks["stt_done"] = self._clock.now()
         text = words.strip()
         if not text:
             self._bus.publish(TurnSkipped(self._clock.now(), turn.number, "no words transcribed"))
-            return
+            return "skipped"
         turn.user_text = text
         await self._hold_if_unfinished(turn, text)
         committed()
@@ -190,7 +207,7 @@ class AnswerPipeline:
         if self.turn_gate is not None:
             answer, label = await self.turn_gate(turn)
             if not answer:
-                return  # another voice: not a turn for this agent (the gate said so on the bus)
+                return "skipped"  # another voice: not a turn for this agent (the gate said so on the bus)
             if label:
                 text = turn.user_text = f"{label}: {text}"
         if self.prosody_tag is not None:
@@ -202,12 +219,23 @@ class AnswerPipeline:
             if not edited:
                 self._bus.publish(TurnSkipped(self._clock.now(), turn.number, "the agent's on_user_turn hook"))
                 self.remember_user(turn)
-                return
+                return "skipped"
             text = turn.user_text = edited
-        await self._answer(turn, text, draft)
+        if not self.auto_answer:
+            self.remember_user(turn)
+            return "skipped"
+        ok = await self._answer(turn, text, draft)
         self.playout.close()  # not on cancellation: an interruption has already stopped the playout
         if turn.speak.first_audio_queued is None:  # nothing was said: still remember what was asked
             self.remember_user(turn)
+        return "answered" if ok else "failed"
+
+    async def answer_now(self, turn: TurnRecord) -> str:
+        """Answer the conversation as it stands (no new words from the user): a client asked for a
+        response. Returns `answered` or `failed`."""
+        ok = await self._answer(turn, None)
+        self.playout.close()
+        return "answered" if ok else "failed"
 
     def remember_user(self, turn: TurnRecord) -> None:
         """Put the turn's words in the conversation, once, before anything the answer did."""
@@ -252,10 +280,12 @@ class AnswerPipeline:
     def _may_retry(self, turn: TurnRecord, exc: ProviderError) -> bool:
         return exc.retryable and time.perf_counter() - turn.decided_real < RETRY_BUDGET_S
 
-    async def _answer(self, turn: TurnRecord, text: str, draft: Draft | None = None) -> None:
+    async def _answer(self, turn: TurnRecord, text: str | None, draft: Draft | None = None) -> bool:
+        """`text`: the user's words (None: answer the conversation as it is). False: it failed."""
         messages = self.conversation.messages()
-        messages.append({"role": "user", "content": text})
-        if self.tools_config.route_skills and self.toolbox:
+        if text is not None:
+            messages.append({"role": "user", "content": text})
+        if text is not None and self.tools_config.route_skills and self.toolbox:
             messages = await self._route_skill(turn, text, messages)
         ahead = draft.answer_for(messages) if draft is not None else None
         if ahead is not None:
@@ -274,11 +304,20 @@ class AnswerPipeline:
                 self.errors.failed(stage, exc, turn.number)
                 if stage == "tts" or not turn.speak.sentences:
                     await self._apologise(turn, stage)
-                return
+                self._written(turn)
+                return False
             self.errors.worked("llm")
             if turn.speak.first_audio_queued is not None:
                 self.errors.worked("tts")
-            return
+            self._written(turn)
+            return True
+        return False  # pragma: no cover (the loop returns)
+
+    def _written(self, turn: TurnRecord) -> None:
+        """A text answer enters the conversation whole when it is written (a voice's, when heard)."""
+        if self.text_only and turn.speak.sentences:
+            self.remember_user(turn)
+            self.conversation.add_assistant(" ".join(turn.speak.sentences))
 
     async def _route_skill(self, turn: TurnRecord, text: str, messages: list[Message]) -> list[Message]:
         """A small model that does not call tools still answers a plain time/date/arithmetic question
@@ -310,6 +349,10 @@ class AnswerPipeline:
             await self.speak(turn, _words_only(deltas, calls, said), limit=True)
             if not calls:
                 return
+            theirs = [c for c in calls if c.name in self.client_tools]
+            if theirs:
+                await self._hand_to_client(turn, calls, theirs, "".join(said).strip())
+                return
             if self.toolbox is None or round_number == limit:
                 log.warning("turn %d: tool calls left unanswered (%s)", turn.number, ", ".join(c.name for c in calls))
                 return
@@ -326,6 +369,20 @@ class AnswerPipeline:
             else:
                 exchange.messages = [*exchange.messages, *tool_exchange(calls, results, text)]
             deltas = self.llm_stream(exchange.messages)
+
+    async def _hand_to_client(
+        self, turn: TurnRecord, calls: list[ToolCall], theirs: list[ToolCall], said: str
+    ) -> None:
+        """Calls the client runs end the answer (it asks again once it has their results); calls
+        to this agent's own tools in the same round run now and are recorded."""
+        ours = [c for c in calls if c.name not in self.client_tools]
+        if ours and self.toolbox is not None:
+            results = await self._run_tools(turn, ours)
+            self._record_tools(turn, ours, results, said)
+            said = ""
+        self.remember_user(turn)
+        payload = [{"call_id": c.id, "name": c.name, "arguments": c.arguments or "{}"} for c in theirs]
+        self._bus.publish(ClientToolCalls(self._clock.now(), turn.number, payload, said))
 
     async def _run_tools(self, turn: TurnRecord, calls: list[ToolCall]) -> list[ToolResult]:
         """All calls at once. Cancelled (the user cut in, or spoke again): pure tools stop; tools with
@@ -430,6 +487,9 @@ class AnswerPipeline:
     ) -> None:
         """`limit`: the answer's length budget applies (a model's answer; not a `say` or an apology)."""
         clock, bus = self._clock, self._bus
+        if self.text_only:
+            await self._write(turn, deltas)
+            return
 
         def on_sentence(index: int, sentence: str) -> None:
             if index == 0:
@@ -457,6 +517,21 @@ class AnswerPipeline:
             limit=limit,
             speed=turn.voice_speed,
         )
+
+
+    async def _write(self, turn: TurnRecord, deltas: AsyncIterator[str]) -> None:
+        """A text answer: each piece as the model writes it (`AgentTextDelta`), no voice."""
+        parts: list[str] = []
+        async for delta in deltas:
+            if not delta:
+                continue
+            now = self._clock.now()
+            turn.marks.setdefault("llm_first_token", now)
+            parts.append(delta)
+            self._bus.publish(AgentTextDelta(now, turn.number, delta))
+        text = "".join(parts).strip()
+        if text:
+            turn.speak.sentences.append(text)
 
 
 async def single_text(text: str) -> AsyncIterator[str]:

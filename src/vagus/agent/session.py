@@ -38,6 +38,7 @@ from vagus.core.events import (
     AddresseeJudged,
     AgentSpeechStarted,
     AgentSpeechStopped,
+    AnswerDone,
     SessionEnded,
     SessionStarted,
     SpeakerIdentified,
@@ -459,13 +460,52 @@ class VoiceSession(Session):
         self._response = self.spawn(self._say(turn, text), f"say-{turn.number}")
 
     async def _say(self, turn: TurnRecord, text: str) -> None:
+        outcome = "cancelled"
         try:
             self.playout.begin(turn.number)
             await self.answers.speak(turn, single_text(text))
             self.playout.close()
+            outcome = "answered"
+        except Exception:
+            outcome = "failed"
+            raise
         finally:
             if self._response is asyncio.current_task():
                 self._response = None
+            self.bus.publish(AnswerDone(self.clock.now(), turn.number, outcome))
+
+    def respond_now(self) -> int:
+        """Answer the conversation as it stands now (a client asked for a response: the Realtime
+        API's `response.create`); it replaces an answer not yet heard. Returns the answer's turn number."""
+        self._turn_count += 1
+        now = self.clock.now()
+        turn = TurnRecord(self._turn_count, now, now, now, time.perf_counter(), user_added=True)
+        turn.marks = {"speech_end": now, "turn_decided": now}
+        self._supersede_answer()
+        self._pending_audio = None
+        self._current = turn
+        self._response = self.spawn(self._answer_now(turn), f"respond-{turn.number}")
+        return turn.number
+
+    async def _answer_now(self, turn: TurnRecord) -> None:
+        outcome = "cancelled"
+        try:
+            outcome = await self.answers.answer_now(turn)
+        except Exception:
+            outcome = "failed"
+            raise
+        finally:
+            if self._response is asyncio.current_task():
+                self._response = None
+            self.bus.publish(AnswerDone(self.clock.now(), turn.number, outcome))
+
+    def stop_answer(self) -> None:
+        """Stop the answer now, prepared or playing (a client cancelled it): what was heard of it
+        stays in the conversation."""
+        self.cancel_answer()
+        self._pending_audio = None
+        if self.playout.active:
+            self.playout.interrupt()
 
     def _supersede_answer(self) -> None:
         """A new turn while the previous answer is still being prepared (the user spoke again before
@@ -493,13 +533,18 @@ class VoiceSession(Session):
         if self.vault is not None:
             self._keep_for_enrolment(speech)
 
+        outcome = "cancelled"
         try:
-            await self.answers.respond(turn, audio, words, committed, draft)
+            outcome = await self.answers.respond(turn, audio, words, committed, draft)
+        except Exception:
+            outcome = "failed"
+            raise
         finally:
             if self._response is asyncio.current_task():
                 self._response = None
             if self.summarizer is not None and self._response is None:
                 self.summarizer.turn_ended()
+            self.bus.publish(AnswerDone(self.clock.now(), turn.number, outcome))
 
     def _start_measuring(self, speech: np.ndarray) -> dict[str, asyncio.Future[Any]]:
         """The per-utterance perception measurements, each on its worker thread."""

@@ -111,6 +111,22 @@ class Conversation:
         if self.on_added is not None:
             self.on_added()
 
+    def remove(self, entry: Entry) -> bool:
+        """Take one entry out (a client deleted it: the Realtime API's `conversation.item.delete`)."""
+        for i, kept in enumerate(self.entries):
+            if kept is entry:
+                del self.entries[i]
+                self._kept_tokens -= kept.tokens()
+                return True
+        return False
+
+    def replace_text(self, entry: Entry, text: str, interrupted: bool) -> None:
+        """What an entry says, cut to what was heard (a client truncated it)."""
+        self._kept_tokens -= entry.tokens()
+        entry.content, entry.interrupted, entry.cost = text, interrupted, 0
+        entry.cost = entry.tokens(self._counter())
+        self._kept_tokens += entry.tokens()
+
     def _counter(self) -> Callable[[str], int] | None:
         count = self.count_tokens
         if count is None:

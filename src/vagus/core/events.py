@@ -308,3 +308,34 @@ class AddresseeJudged(Event):
     score: float
     why: str
     addressed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTextDelta(Event):
+    """A piece of a text answer as the model writes it (sessions that answer in text, not voice)."""
+
+    type: ClassVar[str] = "agent_text_delta"
+    turn: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientToolCalls(Event):
+    """The model called tools that the client runs (the Realtime API's `session.tools`): the answer
+    ends here, and goes on when the client sends the results and asks for a response."""
+
+    type: ClassVar[str] = "client_tool_calls"
+    turn: int
+    calls: list[dict[str, str]] = field(default_factory=list)
+    """Each call: `call_id`, `name`, `arguments` (the JSON text the model wrote)."""
+    said: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDone(Event):
+    """The work on a turn's answer has ended (its audio may still be playing): `outcome` is
+    `answered`, `skipped` (no answer was due), `failed` or `cancelled`."""
+
+    type: ClassVar[str] = "answer_done"
+    turn: int
+    outcome: str
