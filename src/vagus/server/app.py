@@ -29,6 +29,7 @@ from vagus.server.auth import (
     mint_token,
     verify_token,
 )
+from vagus.server.realtime import client_secrets, realtime_socket
 from vagus.transports.webrtc import SignalingError, WebRTCGateway
 
 log = logging.getLogger("vagus.server")
@@ -279,6 +280,8 @@ def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None)
     app.router.add_get("/health", healthz)
     app.router.add_get("/status", status)
     app.router.add_get("/favicon.ico", favicon)
+    app.router.add_get("/v1/realtime", realtime_socket)
+    app.router.add_post("/v1/realtime/client_secrets", client_secrets)
 
     async def shutdown(app: web.Application) -> None:
         await sessions.close()

@@ -16,7 +16,8 @@ import secrets
 import time
 import uuid
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
 
@@ -38,7 +39,15 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def mint_token(secret: str, identity: str, agent: str, ttl_s: float, grants: tuple[str, ...] = ("talk",)) -> str:
+def mint_token(
+    secret: str,
+    identity: str,
+    agent: str,
+    ttl_s: float,
+    grants: tuple[str, ...] = ("talk",),
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """`extra`: more claims (a Realtime client secret's session settings)."""
     now = int(time.time())
     claims = {
         "iss": ISSUER,
@@ -48,6 +57,7 @@ def mint_token(secret: str, identity: str, agent: str, ttl_s: float, grants: tup
         "iat": now,
         "exp": now + max(1, int(ttl_s)),
         "jti": uuid.uuid4().hex,
+        **({"extra": extra} if extra else {}),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -57,6 +67,7 @@ class Grant:
     identity: str
     agent: str
     token_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def verify_token(token: str, secret: str, agent: str) -> Grant:
@@ -76,7 +87,8 @@ def verify_token(token: str, secret: str, agent: str) -> Grant:
         raise AccessDenied(403, "the token is for another agent")
     if "talk" not in (claims.get("grants") or []):
         raise AccessDenied(403, "the token does not grant talking")
-    return Grant(str(claims["sub"]), agent, str(claims["jti"]))
+    extra = claims.get("extra")
+    return Grant(str(claims["sub"]), agent, str(claims["jti"]), extra if isinstance(extra, dict) else {})
 
 
 def bearer(header: str | None) -> str | None:

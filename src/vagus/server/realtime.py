@@ -1,0 +1,252 @@
+"""The OpenAI-Realtime-compatible endpoints of `vagus serve`.
+
+- `GET /v1/realtime?model=…` (WebSocket): the Realtime protocol (`transports/realtime/`), as the
+  official SDKs open it from `base_url` (http → ws). Credentials: `Authorization: Bearer KEY`, or for
+  browsers (which cannot set headers on a WebSocket) the subprotocols `realtime` and
+  `openai-insecure-api-key.KEY`.
+- `POST /v1/realtime/client_secrets`: a short-lived client secret (`ek_…`) for a browser, minted for a
+  caller holding the API key, optionally with the session's settings (`{"session": {…},
+  "expires_after": {"anchor": "created_at", "seconds": 600}}`, 10 to 7200 s).
+
+What a credential is, exactly as for `/offer`: on a server that requires tokens (reachable beyond
+loopback, or a secret set), the API key, a session token (`vagus token`, `POST /token`) or a client
+secret; on a loopback-only server without a secret, anyone on this machine (a key sent is ignored),
+but a browser page from another web origin is refused. Keys are compared in constant time and never
+logged.
+
+With worker processes (`--workers N`) the connection is relayed to the least-loaded worker over its
+private socket; the session runs there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from vagus.agent.host import HostFull, SessionHost
+from vagus.server.auth import AccessDenied, bearer, check_origin, key_matches, mint_token, verify_token
+from vagus.transports.realtime.connection import MAX_EVENT_CHARS, RealtimeConnection
+from vagus.transports.realtime.settings import RealtimeSettings, SettingError
+
+log = logging.getLogger("vagus.server.realtime")
+
+SUBPROTOCOL_KEY = "openai-insecure-api-key."
+CLIENT_SECRET_PREFIX = "ek_"
+SECRET_TTL_S = (10, 7200, 600)
+"""A client secret lives between 10 s and 2 hours, 10 minutes unless asked otherwise (as OpenAI's)."""
+WS_MAX_MESSAGE = MAX_EVENT_CHARS + 1024
+
+
+def offered_key(request: web.Request) -> str | None:
+    """The credential from `Authorization: Bearer …` or the browser subprotocol."""
+    key = bearer(request.headers.get("Authorization"))
+    if key is not None:
+        return key
+    for proto in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
+        proto = proto.strip()
+        if proto.startswith(SUBPROTOCOL_KEY) and len(proto) > len(SUBPROTOCOL_KEY):
+            return proto[len(SUBPROTOCOL_KEY) :]
+    return None
+
+
+def admit_realtime(request: web.Request, access: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """(who is talking, session settings from a client secret) or AccessDenied."""
+    key = offered_key(request)
+    needs_credential = access.required or access.api_key is not None
+    if not needs_credential:
+        check_origin(request.headers.get("Origin"), str(request.url.origin()), access.allowed_origins)
+        return None, None
+    if key is None:
+        raise AccessDenied(401, "a credential is required: Authorization: Bearer KEY (an API key, a session "
+                                "token or a client secret)")  # fmt: skip
+    if access.api_key is not None and key_matches(key, access.api_key):
+        return None, None
+    if access.secret is None:
+        raise AccessDenied(401, "the API key is not valid")
+    if key.startswith(CLIENT_SECRET_PREFIX):
+        grant = verify_token(key[len(CLIENT_SECRET_PREFIX) :], access.secret, access.agent)
+        return grant.identity, grant.extra.get("session")
+    grant = verify_token(key, access.secret, access.agent)
+    return grant.identity, None
+
+
+async def realtime_socket(request: web.Request) -> web.StreamResponse:
+    from vagus.server.app import ACCESS_KEY, SESSIONS_KEY, LocalSessions, _error
+
+    access = request.app[ACCESS_KEY]
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return _error(426, "the Realtime API is a WebSocket: connect with ws:// (or POST /v1/realtime/calls)")
+    try:
+        identity, initial = admit_realtime(request, access)
+        access.limits.offer(request.remote or "unknown")
+    except AccessDenied as denied:
+        return _error(denied.status, denied.reason, denied.retry_after_s)
+    model = request.query.get("model")
+    sessions = request.app[SESSIONS_KEY]
+    client = request.remote or "unknown"
+    if isinstance(sessions, LocalSessions):
+        host = sessions.gateway.host
+        try:
+            connection = await _open(host, None, model, identity, initial)
+        except HostFull as exc:
+            return _error(503, str(exc), 10)
+        except SettingError as exc:
+            return _error(400, f"the client secret's session: {exc}")
+        ws = await _prepare(request)
+        connection.attach(ws.send_str)
+        access.limits.opened(client)
+        try:
+            await connection.start_io()
+            await pump(ws, connection)
+        finally:
+            access.limits.closed(client)
+            await connection.close()
+        return ws
+    relay = getattr(sessions, "realtime_worker", None)
+    if relay is None:
+        return _error(501, "this server's sessions cannot speak the Realtime API")
+    ws = await _prepare(request)
+    access.limits.opened(client)
+    try:
+        await relay(ws, {"model": model, "user": identity, "session": initial})
+    finally:
+        access.limits.closed(client)
+    return ws
+
+
+async def _prepare(request: web.Request) -> web.WebSocketResponse:
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+    ws = web.WebSocketResponse(
+        protocols=("realtime",) if "realtime" in offered else (),
+        max_msg_size=WS_MAX_MESSAGE,
+        heartbeat=30.0,
+        compress=False,
+    )
+    await ws.prepare(request)
+    return ws
+
+
+async def _open(
+    host: SessionHost, ws: web.WebSocketResponse | None, model: str | None, user: str | None,
+    initial: dict[str, Any] | None,
+) -> RealtimeConnection:  # fmt: skip
+    """A connection whose session is open (HostFull: no room) and whose greeting waits for `start_io`."""
+
+    async def nowhere(text: str) -> None:  # replaced by the socket once it is open
+        raise ConnectionError("not connected")
+
+    connection = RealtimeConnection(host, ws.send_str if ws is not None else nowhere, model, user, initial)
+    connection.open_session()
+    return connection
+
+
+async def pump(ws: web.WebSocketResponse, connection: RealtimeConnection) -> None:
+    """Client events into the connection until either side closes."""
+    async for message in ws:
+        if message.type == aiohttp.WSMsgType.TEXT:
+            await connection.handle(message.data)
+        elif message.type == aiohttp.WSMsgType.BINARY:
+            connection.error("events are JSON text messages, not binary", "invalid_event")
+        elif message.type == aiohttp.WSMsgType.ERROR:
+            break
+        if connection.closed:
+            break
+    if connection.closed and not ws.closed:
+        await ws.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION, message=b"closed by the server")
+
+
+async def client_secrets(request: web.Request) -> web.Response:
+    """`POST /v1/realtime/client_secrets`: a short-lived `ek_…` secret for a browser."""
+    from vagus.server.app import ACCESS_KEY, SESSIONS_KEY, _error
+
+    access = request.app[ACCESS_KEY]
+    if access.api_key is None or access.secret is None:
+        return _error(404, "client secrets are not enabled (set server.api_key and server.secret)")
+    if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
+        return _error(401, "the API key is required (Authorization: Bearer …)")
+    try:
+        body = json.loads(await request.read() or b"{}")
+    except (ValueError, RecursionError):
+        return _error(400, "body must be JSON")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    low, high, default = SECRET_TTL_S
+    expires = body.get("expires_after") or {}
+    seconds = expires.get("seconds", default) if isinstance(expires, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not low <= seconds <= high:
+        return _error(400, f"expires_after.seconds must be a whole number from {low} to {high}")
+    session = body.get("session")
+    settings = RealtimeSettings("vagus", "")
+    if session is not None:
+        try:
+            settings.update(session)
+        except SettingError as exc:
+            return _error(400, f"{exc.param}: {exc}")
+    identity = body.get("identity", "browser")
+    if not isinstance(identity, str) or not 0 < len(identity) <= 200:
+        return _error(400, "identity must be a string of 1-200 characters")
+    token = mint_token(access.secret, identity, access.agent, seconds, extra={"session": session} if session else None)
+    shown = settings.to_json()
+    if not session:
+        shown = {"type": "realtime", "object": "realtime.session", "model": request.app[SESSIONS_KEY].name}
+    return web.json_response(
+        {"value": CLIENT_SECRET_PREFIX + token, "expires_at": int(time.time()) + seconds, "session": shown}
+    )
+
+
+async def relay_to_worker(ws: web.WebSocketResponse, http: aiohttp.ClientSession, params: dict[str, Any]) -> None:
+    """A client's Realtime socket relayed to a worker's (each text message as it comes, both ways)."""
+    async with http.ws_connect(
+        "http://worker/realtime", headers={"X-Vagus-Realtime": json.dumps(params)}, max_msg_size=WS_MAX_MESSAGE
+    ) as upstream:
+
+        async def down() -> None:
+            async for message in upstream:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    await ws.send_str(message.data)
+                elif message.type == aiohttp.WSMsgType.CLOSE or message.type == aiohttp.WSMsgType.ERROR:
+                    break
+            await ws.close()
+
+        downstream = asyncio.ensure_future(down())
+        try:
+            async for message in ws:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    await upstream.send_str(message.data)
+                elif message.type == aiohttp.WSMsgType.BINARY:
+                    await ws.send_str(json.dumps({"type": "error", "event_id": "event_relay", "error": {
+                        "type": "invalid_request_error", "code": "invalid_event",
+                        "message": "events are JSON text messages, not binary", "param": None, "event_id": None}}))  # fmt: skip
+                elif message.type == aiohttp.WSMsgType.ERROR:
+                    break
+                if downstream.done():
+                    break
+        finally:
+            downstream.cancel()
+            await asyncio.gather(downstream, return_exceptions=True)
+
+
+async def worker_socket(request: web.Request, host: SessionHost) -> web.StreamResponse:
+    """The worker's side of a relayed connection (its private socket only)."""
+    try:
+        params = json.loads(request.headers.get("X-Vagus-Realtime", "{}"))
+        connection = await _open(host, None, params.get("model"), params.get("user"), params.get("session"))
+    except HostFull as exc:
+        return web.json_response({"error": str(exc)}, status=503)
+    except (ValueError, SettingError) as exc:
+        return web.json_response({"error": f"bad relayed connection: {exc}"}, status=400)
+    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, compress=False)
+    await ws.prepare(request)
+    connection.attach(ws.send_str)
+    try:
+        await connection.start_io()
+        await pump(ws, connection)
+    finally:
+        await connection.close()
+    return ws
