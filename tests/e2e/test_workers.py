@@ -36,4 +36,6 @@ def test_a_dead_worker_takes_only_its_own_sessions_and_is_replaced(report):
     assert report["restarted"] and report["new_pid"] and report["new_pid"][0] != report["victim_pid"]
     assert report["survivor_kept_pid"] and report["survivor_session_listed"] and report["survivor_frames_grew"]
     assert report["offer_after_death"] == 200
+    kinds = report["realtime"]  # the Realtime API relayed by the front to a worker
+    assert kinds[0] == "session.created" and "response.output_audio.delta" in kinds and kinds[-1] == "completed"
     assert report["exit_code"] == 0, report["stderr_tail"]

@@ -95,6 +95,31 @@ async def until(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
+async def realtime_through_the_front(http: aiohttp.ClientSession, url: str) -> list[str]:
+    """A Realtime API connection relayed by the front to a worker: a spoken question, its answer."""
+    import base64
+
+    import numpy as np
+
+    from vagus.audio.resample import resample
+    from vagus.audio.wav import read_audio
+
+    audio, rate = read_audio(FIXTURES / "hello.wav")
+    pcm = np.concatenate([resample(audio, rate, 24000), np.zeros(36000, np.float32)])
+    data = (pcm * 32767).astype("<i2").tobytes()
+    kinds: list[str] = []
+    async with http.ws_connect(f"{url}/v1/realtime?model=vagus") as ws:
+        await ws.send_json({"type": "input_audio_buffer.append", "audio": base64.b64encode(data).decode()})
+        async with asyncio.timeout(60):
+            async for message in ws:
+                event = json.loads(message.data)
+                kinds.append(event["type"])
+                if event["type"] == "response.done":
+                    kinds.append(event["response"]["status"])
+                    break
+    return kinds
+
+
 async def main() -> dict:
     from vagus.transports.webrtc import allow_loopback_candidates
 
@@ -172,6 +197,7 @@ async def main() -> dict:
             late = Client("c")
             report["offer_after_death"] = await late.connect(http, url)
             clients.append(late)
+            report["realtime"] = await realtime_through_the_front(http, url)
         for c in clients:
             await c.close()
         server.send_signal(signal.SIGTERM)

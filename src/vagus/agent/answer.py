@@ -370,9 +370,7 @@ class AnswerPipeline:
                 exchange.messages = [*exchange.messages, *tool_exchange(calls, results, text)]
             deltas = self.llm_stream(exchange.messages)
 
-    async def _hand_to_client(
-        self, turn: TurnRecord, calls: list[ToolCall], theirs: list[ToolCall], said: str
-    ) -> None:
+    async def _hand_to_client(self, turn: TurnRecord, calls: list[ToolCall], theirs: list[ToolCall], said: str) -> None:
         """Calls the client runs end the answer (it asks again once it has their results); calls
         to this agent's own tools in the same round run now and are recorded."""
         ours = [c for c in calls if c.name not in self.client_tools]
@@ -517,7 +515,6 @@ class AnswerPipeline:
             limit=limit,
             speed=turn.voice_speed,
         )
-
 
     async def _write(self, turn: TurnRecord, deltas: AsyncIterator[str]) -> None:
         """A text answer: each piece as the model writes it (`AgentTextDelta`), no voice."""

@@ -41,6 +41,12 @@ CLIENT_SECRET_PREFIX = "ek_"
 SECRET_TTL_S = (10, 7200, 600)
 """A client secret lives between 10 s and 2 hours, 10 minutes unless asked otherwise (as OpenAI's)."""
 WS_MAX_MESSAGE = MAX_EVENT_CHARS + 1024
+BINARY_REFUSED = {
+    "type": "error",
+    "event_id": "event_relay",
+    "error": {"type": "invalid_request_error", "code": "invalid_event", "param": None, "event_id": None,
+              "message": "events are JSON text messages, not binary"},
+}  # fmt: skip
 
 
 def offered_key(request: web.Request) -> str | None:
@@ -108,16 +114,34 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
             access.limits.closed(client)
             await connection.close()
         return ws
-    relay = getattr(sessions, "realtime_worker", None)
-    if relay is None:
+    candidates = getattr(sessions, "realtime_candidates", None)
+    if candidates is None:
         return _error(501, "this server's sessions cannot speak the Realtime API")
-    ws = await _prepare(request)
-    access.limits.opened(client)
-    try:
-        await relay(ws, {"model": model, "user": identity, "session": initial})
-    finally:
-        access.limits.closed(client)
-    return ws
+    params = {"model": model, "user": identity, "session": initial}
+    reasons: list[str] = []
+    for name, http in candidates():
+        try:
+            upstream = await http.ws_connect(
+                "http://worker/realtime",
+                headers={"X-Vagus-Realtime": json.dumps(params)},
+                max_msg_size=WS_MAX_MESSAGE,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            reasons.append(f"{name}: {exc.status}")
+            if exc.status == 400:
+                return _error(400, "the client secret's session is not valid")
+            continue
+        except (aiohttp.ClientError, OSError) as exc:
+            reasons.append(f"{name}: {exc.__class__.__name__}")
+            continue
+        ws = await _prepare(request)
+        access.limits.opened(client)
+        try:
+            await relay(ws, upstream)
+        finally:
+            access.limits.closed(client)
+        return ws
+    return _error(503, "no worker can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")", 10)
 
 
 async def _prepare(request: web.Request) -> web.WebSocketResponse:
@@ -200,36 +224,32 @@ async def client_secrets(request: web.Request) -> web.Response:
     )
 
 
-async def relay_to_worker(ws: web.WebSocketResponse, http: aiohttp.ClientSession, params: dict[str, Any]) -> None:
-    """A client's Realtime socket relayed to a worker's (each text message as it comes, both ways)."""
-    async with http.ws_connect(
-        "http://worker/realtime", headers={"X-Vagus-Realtime": json.dumps(params)}, max_msg_size=WS_MAX_MESSAGE
-    ) as upstream:
+async def relay(ws: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
+    """A client's Realtime socket relayed to a worker's: each text message as it comes, both ways."""
 
-        async def down() -> None:
-            async for message in upstream:
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    await ws.send_str(message.data)
-                elif message.type == aiohttp.WSMsgType.CLOSE or message.type == aiohttp.WSMsgType.ERROR:
-                    break
-            await ws.close()
+    async def down() -> None:
+        async for message in upstream:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await ws.send_str(message.data)
+            elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.ERROR):
+                break
+        await ws.close()
 
-        downstream = asyncio.ensure_future(down())
-        try:
-            async for message in ws:
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    await upstream.send_str(message.data)
-                elif message.type == aiohttp.WSMsgType.BINARY:
-                    await ws.send_str(json.dumps({"type": "error", "event_id": "event_relay", "error": {
-                        "type": "invalid_request_error", "code": "invalid_event",
-                        "message": "events are JSON text messages, not binary", "param": None, "event_id": None}}))  # fmt: skip
-                elif message.type == aiohttp.WSMsgType.ERROR:
-                    break
-                if downstream.done():
-                    break
-        finally:
-            downstream.cancel()
-            await asyncio.gather(downstream, return_exceptions=True)
+    downstream = asyncio.ensure_future(down())
+    try:
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await upstream.send_str(message.data)
+            elif message.type == aiohttp.WSMsgType.BINARY:
+                await ws.send_str(json.dumps(BINARY_REFUSED))
+            elif message.type == aiohttp.WSMsgType.ERROR:
+                break
+            if downstream.done():
+                break
+    finally:
+        downstream.cancel()
+        await asyncio.gather(downstream, return_exceptions=True)
+        await upstream.close()
 
 
 async def worker_socket(request: web.Request, host: SessionHost) -> web.StreamResponse:

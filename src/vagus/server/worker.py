@@ -8,7 +8,8 @@ straight between the client and this process: the SDP answer carries this proces
 
 Internal routes (reachable only through the socket, in a directory only this user can open):
 `POST /offer` `{"sdp", "type", "echo", "user"}` → `{"sdp", "type", "session_id"}` (400/503 with an error);
-`GET /status` → the host's status plus `session_ids` and `pid`.
+`GET /status` → the host's status plus `session_ids` and `pid`; `GET /realtime` (WebSocket) → a
+Realtime API connection relayed by the front, with its model, user and settings in `X-Vagus-Realtime`.
 
 It ends on SIGTERM/SIGINT (draining its sessions for `server.drain_s`) or when its stdin closes
 (the front has gone: nobody routes to it any more).
@@ -31,6 +32,7 @@ from aiohttp import web
 from vagus.agent.host import HostFull, SessionHost
 from vagus.config import AgentConfig
 from vagus.logs import setup_logging
+from vagus.server.realtime import worker_socket
 from vagus.transports.webrtc import SignalingError, WebRTCGateway, allow_loopback_candidates
 
 log = logging.getLogger("vagus.worker")
@@ -65,6 +67,11 @@ def internal_app(gateway: WebRTCGateway) -> web.Application:
     app[GATEWAY] = gateway
     app.router.add_post("/offer", offer)
     app.router.add_get("/status", status)
+
+    async def realtime(request: web.Request) -> web.StreamResponse:
+        return await worker_socket(request, gateway.host)
+
+    app.router.add_get("/realtime", realtime)
     return app
 
 

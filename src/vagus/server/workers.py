@@ -261,6 +261,13 @@ class WorkerPool:
             reasons.append(f"worker {worker.index}: {body.get('error', code)}")
         raise HostFull("no worker can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")")
 
+    def realtime_candidates(self) -> list[tuple[str, aiohttp.ClientSession]]:
+        """Where a Realtime connection may go, least loaded first (`server/realtime.py` relays it)."""
+        if self.draining:
+            return []
+        ready = sorted((w for w in self.workers if w.ready), key=Worker.weight)
+        return [(f"worker {w.index}", w.http()) for w in ready]
+
     def watch_end(self, session_id: str, callback: Callable[[], None]) -> None:
         """Call `callback` once the session ends (or its worker dies)."""
         for worker in self.workers:

@@ -48,22 +48,29 @@ ULAW_DECODE = _ulaw_table()
 ALAW_DECODE = _alaw_table()
 
 
+_ULAW_SEGMENT_ENDS = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
+_ALAW_SEGMENT_ENDS = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])
+
+
 def ulaw_encode(pcm: np.ndarray) -> bytes:
-    x = pcm.astype(np.int32)
-    sign = np.where(x < 0, 0x80, 0)
-    magnitude = np.minimum(np.abs(x), 32635) + 0x84
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+    """16-bit PCM → µ-law, bit-exact with the reference coder (14-bit magnitude, bias 33)."""
+    x = pcm.astype(np.int32) >> 2
+    mask = np.where(x < 0, 0x7F, 0xFF)
+    magnitude = np.minimum(np.abs(x), 8159) + 33
+    segment = np.searchsorted(_ULAW_SEGMENT_ENDS, magnitude, side="left")
+    code = np.where(segment >= 8, 0x7F, (segment << 4) | ((magnitude >> (segment + 1)) & 0x0F))
+    return ((code ^ mask) & 0xFF).astype(np.uint8).tobytes()
 
 
 def alaw_encode(pcm: np.ndarray) -> bytes:
-    x = pcm.astype(np.int32)
-    sign = np.where(x >= 0, 0x80, 0)
-    magnitude = np.minimum(np.abs(x), 32767)
-    exponent = np.clip(np.floor(np.log2(np.maximum(magnitude, 1))).astype(np.int32) - 7, 0, 7)
-    mantissa = np.where(exponent == 0, magnitude >> 4, magnitude >> (exponent + 3)) & 0x0F
-    return ((sign | (exponent << 4) | mantissa) ^ 0x55).astype(np.uint8).tobytes()
+    """16-bit PCM → A-law, bit-exact with the reference coder (13-bit magnitude)."""
+    x = pcm.astype(np.int32) >> 3
+    mask = np.where(x >= 0, 0xD5, 0x55)
+    magnitude = np.where(x >= 0, x, -x - 1)
+    segment = np.searchsorted(_ALAW_SEGMENT_ENDS, magnitude, side="left")
+    mantissa = np.where(segment < 2, magnitude >> 1, magnitude >> np.maximum(segment, 1)) & 0x0F
+    code = np.where(segment >= 8, 0x7F, (segment << 4) | mantissa)
+    return ((code ^ mask) & 0xFF).astype(np.uint8).tobytes()
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -589,7 +589,7 @@ class RealtimeConnection:
         if not response.speaking:
             self._finish(response)
 
-    HANDLERS: dict[str, Callable[[RealtimeConnection, dict[str, Any]], Awaitable[None]]] = {
+    HANDLERS: ClassVar[dict[str, Callable[[RealtimeConnection, dict[str, Any]], Awaitable[None]]]] = {
         "session.update": _session_update,
         "input_audio_buffer.append": _append,
         "input_audio_buffer.commit": _commit,
@@ -727,8 +727,9 @@ class RealtimeConnection:
     def _interrupted(self, event: Interruption) -> None:
         if self._speech_item is None:
             self._speech_item = _new_id("item")
-            self._emit({"type": "input_audio_buffer.speech_started",
-                        "audio_start_ms": self._audio_ms(event.speech_start), "item_id": self._speech_item})  # fmt: skip
+            start_ms = self._audio_ms(event.speech_start)
+            self._emit({"type": "input_audio_buffer.speech_started", "audio_start_ms": start_ms,
+                        "item_id": self._speech_item})  # fmt: skip
 
     def _turn_ended(self, event: TurnEnded) -> None:
         item_id = self._speech_item or _new_id("item")
@@ -961,7 +962,7 @@ class RealtimeConnection:
             "metadata": None,
         }
 
-    _EVENT_HANDLERS: dict[type, Callable[[RealtimeConnection, Any], None]] = {
+    _EVENT_HANDLERS: ClassVar[dict[type, Callable[[RealtimeConnection, Any], None]]] = {
         UserSpeechStarted: _speech_started,
         Interruption: _interrupted,
         TurnEnded: _turn_ended,

@@ -124,8 +124,8 @@ class RealtimeSettings:
     kind: str = "realtime"
     """`realtime` (a conversation) or `transcription` (words only, no answers)."""
     output_modalities: list[str] = field(default_factory=lambda: ["audio"])
-    input_format: AudioFormat = AudioFormat("audio/pcm", 24000)
-    output_format: AudioFormat = AudioFormat("audio/pcm", 24000)
+    input_format: AudioFormat = field(default_factory=lambda: AudioFormat("audio/pcm", 24000))
+    output_format: AudioFormat = field(default_factory=lambda: AudioFormat("audio/pcm", 24000))
     turn_detection: TurnDetection = field(default_factory=lambda: TurnDetection("server_vad"))
     transcription: Transcription | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
@@ -175,7 +175,7 @@ class RealtimeSettings:
         if "instructions" in s:
             text = s["instructions"]
             if not isinstance(text, str) or len(text) > MAX_INSTRUCTIONS:
-                raise SettingError("session.instructions", f"instructions must be a string of at most {MAX_INSTRUCTIONS}")
+                raise SettingError("session.instructions", f"instructions: a string of at most {MAX_INSTRUCTIONS}")
             self.instructions = text
         if "output_modalities" in s or "modalities" in s:
             self.output_modalities = parse_modalities(s.get("output_modalities", s.get("modalities")), "session")
@@ -215,8 +215,8 @@ class RealtimeSettings:
             if "format" in given:
                 self.input_format = _format(given["format"], "session.audio.input.format")
             if "turn_detection" in given:
-                td = given["turn_detection"]
-                self.turn_detection = parse_turn_detection(td, "session.audio.input.turn_detection", self.turn_detection)
+                where = "session.audio.input.turn_detection"
+                self.turn_detection = parse_turn_detection(given["turn_detection"], where, self.turn_detection)
             if "transcription" in given:
                 self.transcription = _transcription(given["transcription"])
         out = audio.get("output")
@@ -284,7 +284,7 @@ def parse_tools(value: Any, param: str) -> list[dict[str, Any]]:
         if not isinstance(t, dict) or t.get("type", "function") != "function":
             raise SettingError(f"{where}.type", f"{where}: only function tools are supported")
         name = t.get("name")
-        if not isinstance(name, str) or not name or len(name) > 64 or not name.replace("_", "").replace("-", "").isalnum():
+        if not isinstance(name, str) or not 0 < len(name) <= 64 or not name.replace("_", "").replace("-", "").isalnum():
             raise SettingError(f"{where}.name", f"{where}.name must be 1-64 letters, digits, _ or -")
         parameters = t.get("parameters") or {"type": "object", "properties": {}}
         if not isinstance(parameters, dict):
