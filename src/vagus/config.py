@@ -512,8 +512,30 @@ class DeadlinesConfig(_Section):
     tts_sentence_s: float = Field(30, gt=0, le=600, description="one sentence's whole audio")
 
 
+class IceServerConfig(_Section):
+    """A STUN or TURN server, as in the browser's RTCIceServer."""
+
+    urls: list[str] = Field(min_length=1, description="stun:host:port, turn:host:port?transport=udp, turns:…")
+    username: str | None = Field(None, description="TURN user name")
+    credential: str | None = Field(None, description="TURN password (never logged)")
+
+    @model_validator(mode="after")
+    def _valid(self) -> IceServerConfig:
+        for url in self.urls:
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ValueError(f"an ICE server URL starts with stun:, turn: or turns:, got {url!r}")
+            if url.startswith("turn") and (self.username is None or self.credential is None):
+                raise ValueError(f"the TURN server {url} needs a username and a credential")
+        return self
+
+
 class ServerConfig(_Section):
     """`vagus serve`: access, admission and shutdown."""
+
+    ice_servers: list[IceServerConfig] = Field(
+        default_factory=list,
+        description="STUN/TURN servers for clients beyond this network (used by the server and given to the page)",
+    )
 
     secret: str | None = Field(
         None,

@@ -74,10 +74,10 @@ class HostedSession:
         self._ready = asyncio.Event()
         self.handle: AgentSession | None = None
         """The agent's handle on this session (when the host runs a `vagus.Agent`)."""
-        self.on_output: Callable[[np.ndarray], None] | None = None
-        """Takes each frame of the agent's voice in the tick itself, right after the playout events
-        of that frame (instead of the outbox): a transport that must know exactly which frame an
-        answer started and ended in (the Realtime API's audio deltas)."""
+        self.on_output: Callable[[np.ndarray], bool] | None = None
+        """Sees each frame of the agent's voice in the tick itself, right after the playout events
+        of that frame: a transport that must know exactly which frame an answer started and ended in
+        (the Realtime API). True: it took the frame (it does not go to the outbox)."""
 
     @property
     def id(self) -> str:
@@ -117,8 +117,7 @@ class HostedSession:
         target = round(self._ticks * self._frame_s * rate)
         frame = self.session.pull_audio(target - self._out_pos).copy()
         self._out_pos = target
-        if self.on_output is not None:
-            self.on_output(frame)
+        if self.on_output is not None and self.on_output(frame):
             return
         if len(self.outbox) >= OUTBOX_FRAMES:
             self.outbox.popleft()

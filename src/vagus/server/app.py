@@ -29,7 +29,7 @@ from vagus.server.auth import (
     mint_token,
     verify_token,
 )
-from vagus.server.realtime import client_secrets, realtime_socket
+from vagus.server.realtime import CALLS_KEY, client_secrets, hang_up, realtime_calls, realtime_socket
 from vagus.transports.webrtc import SignalingError, WebRTCGateway
 
 log = logging.getLogger("vagus.server")
@@ -281,9 +281,15 @@ def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None)
     app.router.add_get("/status", status)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/v1/realtime", realtime_socket)
+    app.router.add_post("/v1/realtime", realtime_calls)  # the beta's WebRTC address
+    app.router.add_post("/v1/realtime/calls", realtime_calls)
+    app.router.add_post("/v1/realtime/calls/{call_id}/hangup", hang_up)
     app.router.add_post("/v1/realtime/client_secrets", client_secrets)
 
     async def shutdown(app: web.Application) -> None:
+        calls = app.get(CALLS_KEY)
+        if calls is not None:
+            await calls.close()
         await sessions.close()
 
     app.on_shutdown.append(shutdown)

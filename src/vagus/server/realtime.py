@@ -4,6 +4,9 @@
   official SDKs open it from `base_url` (http → ws). Credentials: `Authorization: Bearer KEY`, or for
   browsers (which cannot set headers on a WebSocket) the subprotocols `realtime` and
   `openai-insecure-api-key.KEY`.
+- `POST /v1/realtime/calls` (WebRTC): an SDP offer (`application/sdp`, or a multipart form with `sdp`
+  and `session`) answered with 201, the SDP answer and `Location: /v1/realtime/calls/{id}`; the
+  events travel on the caller's `oai-events` data channel (`transports/realtime/calls.py`).
 - `POST /v1/realtime/client_secrets`: a short-lived client secret (`ek_…`) for a browser, minted for a
   caller holding the API key, optionally with the session's settings (`{"session": {…},
   "expires_after": {"anchor": "created_at", "seconds": 600}}`, 10 to 7200 s).
@@ -31,8 +34,10 @@ from aiohttp import web
 
 from vagus.agent.host import HostFull, SessionHost
 from vagus.server.auth import AccessDenied, bearer, check_origin, key_matches, mint_token, verify_token
+from vagus.transports.realtime.calls import RealtimeCalls, parse_call_body
 from vagus.transports.realtime.connection import MAX_EVENT_CHARS, RealtimeConnection
 from vagus.transports.realtime.settings import RealtimeSettings, SettingError
+from vagus.transports.webrtc import SignalingError
 
 log = logging.getLogger("vagus.server.realtime")
 
@@ -270,3 +275,96 @@ async def worker_socket(request: web.Request, host: SessionHost) -> web.StreamRe
     finally:
         await connection.close()
     return ws
+
+
+CALLS_KEY = web.AppKey("realtime_calls", RealtimeCalls)
+
+
+def _calls(app: web.Application, gateway: Any) -> RealtimeCalls:
+    calls = app.get(CALLS_KEY)
+    if calls is None:
+        calls = app[CALLS_KEY] = RealtimeCalls(gateway)
+    return calls
+
+
+async def realtime_calls(request: web.Request) -> web.Response:
+    """`POST /v1/realtime/calls` (and the beta's `POST /v1/realtime`): an SDP offer in, 201 with the
+    SDP answer and the call's address in `Location` out."""
+    from vagus.server.app import ACCESS_KEY, MAX_BODY_BYTES, SESSIONS_KEY, LocalSessions, _error
+
+    access = request.app[ACCESS_KEY]
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _error(413, f"request body too large (limit {MAX_BODY_BYTES} bytes)")
+    try:
+        identity, initial = admit_realtime(request, access)
+        access.limits.offer(request.remote or "unknown")
+    except AccessDenied as denied:
+        return _error(denied.status, denied.reason, denied.retry_after_s)
+    form: dict[str, str] | None = None
+    body = b""
+    if request.content_type == "multipart/form-data":
+        posted = await request.post()
+        form = {k: v for k, v in posted.items() if isinstance(v, str)}
+    else:
+        body = await request.read()
+    try:
+        sdp, settings = parse_call_body(request.content_type, body, form)
+    except SignalingError as exc:
+        return _error(415 if "application/sdp" in str(exc) else 400, str(exc))
+    if initial and settings:
+        settings = {**initial, **settings}
+    settings = settings or initial
+    model = request.query.get("model") or (settings or {}).get("model")
+    sessions = request.app[SESSIONS_KEY]
+    try:
+        if isinstance(sessions, LocalSessions):
+            calls = _calls(request.app, sessions.gateway)
+            answer, call_id = await calls.accept(sdp, model, identity, settings)
+            client = request.remote or "unknown"
+            access.limits.opened(client)
+            calls.calls[call_id].connection.on_closed = lambda _reason: access.limits.closed(client)
+        else:
+            relay = getattr(sessions, "realtime_call", None)
+            if relay is None:
+                return _error(501, "this server's sessions cannot speak the Realtime API")
+            answer, call_id = await relay(sdp, model, identity, settings)
+    except SignalingError as exc:
+        return _error(400, str(exc) or "the offer could not be negotiated")
+    except SettingError as exc:
+        return _error(400, f"{exc.param}: {exc}")
+    except HostFull as exc:
+        return _error(503, str(exc), 10)
+    return web.Response(
+        status=201,
+        body=answer.encode(),
+        headers={"Content-Type": "application/sdp", "Location": f"/v1/realtime/calls/{call_id}"},
+    )
+
+
+async def hang_up(request: web.Request) -> web.Response:
+    """`POST /v1/realtime/calls/{call_id}/hangup`: end a call (the caller's credential)."""
+    from vagus.server.app import ACCESS_KEY, _error
+
+    try:
+        admit_realtime(request, request.app[ACCESS_KEY])
+    except AccessDenied as denied:
+        return _error(denied.status, denied.reason)
+    calls = request.app.get(CALLS_KEY)
+    if calls is None or not await calls.hang_up(request.match_info["call_id"]):
+        return _error(404, "no such call")
+    return web.json_response({})
+
+
+async def worker_call(request: web.Request, gateway: Any) -> web.Response:
+    """The worker's side of a relayed call: `{"sdp", "model", "user", "session"}` → `{"sdp", "call_id"}`."""
+    try:
+        body = await request.json()
+        sdp = body["sdp"]
+        answer, call_id = await _calls(request.app, gateway).accept(
+            sdp, body.get("model"), body.get("user"), body.get("session")
+        )
+    except (ValueError, KeyError, TypeError) as exc:  # SignalingError and SettingError are ValueErrors
+        return web.json_response({"error": str(exc) or "bad internal call"}, status=400)
+    except HostFull as exc:
+        return web.json_response({"error": str(exc)}, status=503)
+    return web.json_response({"sdp": answer, "call_id": call_id})

@@ -268,6 +268,30 @@ class WorkerPool:
         ready = sorted((w for w in self.workers if w.ready), key=Worker.weight)
         return [(f"worker {w.index}", w.http()) for w in ready]
 
+    async def realtime_call(
+        self, sdp: str, model: str | None, user: str | None, session: dict[str, Any] | None
+    ) -> tuple[str, str]:
+        """A Realtime WebRTC call on the least-loaded worker that takes it: (answer SDP, call id)."""
+        reasons: list[str] = []
+        for name, http in self.realtime_candidates():
+            try:
+                async with http.post(
+                    "http://worker/realtime/calls",
+                    json={"sdp": sdp, "model": model, "user": user, "session": session},
+                    timeout=aiohttp.ClientTimeout(total=OFFER_TIMEOUT_S),
+                ) as response:
+                    body = await response.json()
+                    code = response.status
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                reasons.append(f"{name}: {exc.__class__.__name__}")
+                continue
+            if code == 200:
+                return body["sdp"], body["call_id"]
+            if code == 400:
+                raise SignalingError(body.get("error", "the offer could not be negotiated"))
+            reasons.append(f"{name}: {body.get('error', code)}")
+        raise HostFull("no worker can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")")
+
     def watch_end(self, session_id: str, callback: Callable[[], None]) -> None:
         """Call `callback` once the session ends (or its worker dies)."""
         for worker in self.workers:

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame as AvAudioFrame
 
@@ -207,6 +207,22 @@ class SignalingError(ValueError):
     """The offer cannot be accepted; the message says why."""
 
 
+def check_offer(sdp: str) -> None:
+    """An SDP offer a talking peer could send (SignalingError otherwise)."""
+    if not sdp.lstrip().startswith("v=0"):
+        raise SignalingError("not an SDP: it must start with 'v=0'")
+    if "m=audio" not in sdp:
+        raise SignalingError("the offer has no audio section (m=audio)")
+    sections = sum(1 for line in sdp.splitlines() if line.startswith("m="))
+    if sections > MAX_MEDIA_SECTIONS:
+        raise SignalingError(f"the offer has {sections} media sections (at most {MAX_MEDIA_SECTIONS})")
+
+
+def ice_servers(config: AgentConfig) -> list[RTCIceServer]:
+    """STUN/TURN servers for the server's side of each connection (the same list goes to the page)."""
+    return [RTCIceServer(s.urls, s.username, s.credential) for s in config.server.ice_servers]
+
+
 class WebRTCGateway:
     """Accepts SDP offers; each peer gets a session on the host, which drives it."""
 
@@ -217,6 +233,10 @@ class WebRTCGateway:
         self.inactivity_timeout_s = inactivity_timeout_s
         self.peers: dict[str, WebRTCPeer] = {}
         self._closing: set[asyncio.Task[None]] = set()
+
+    def peer_connection(self) -> RTCPeerConnection:
+        """A peer connection with the configured STUN/TURN servers (`server.ice_servers`)."""
+        return RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self.config)))
 
     def close_later(self, peer: WebRTCPeer, reason: str) -> None:
         """Close a peer from inside one of its own callbacks or tasks, without cancelling the caller."""
@@ -238,17 +258,11 @@ class WebRTCGateway:
         """`user`: who is talking (a token's identity), for the agent's memory of them."""
         if kind != "offer":
             raise SignalingError(f"expected an SDP of type 'offer', got {kind!r}")
-        if not sdp.lstrip().startswith("v=0"):
-            raise SignalingError("not an SDP: it must start with 'v=0'")
-        if "m=audio" not in sdp:
-            raise SignalingError("the offer has no audio section (m=audio)")
-        sections = sum(1 for line in sdp.splitlines() if line.startswith("m="))
-        if sections > MAX_MEDIA_SECTIONS:
-            raise SignalingError(f"the offer has {sections} media sections (at most {MAX_MEDIA_SECTIONS})")
+        check_offer(sdp)
         config = self.session_config(echo)
         hosted = self.host.open(OUTPUT_RATE, config, user=user)  # HostFull: at the limit or draining
         self.host.start()
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = self.peer_connection()
         peer = WebRTCPeer(self, pc, hosted)
         session = hosted.session
         self.peers[session.id] = peer

@@ -132,8 +132,12 @@ class RealtimeConnection:
         user: str | None = None,
         initial: dict[str, Any] | None = None,
         on_closed: Callable[[str], None] | None = None,
+        audio_in_events: bool = True,
     ) -> None:
+        """`audio_in_events`: the agent's voice goes out as `response.output_audio.delta` events (a
+        WebSocket); False: it goes out as media (WebRTC), and `output_audio_buffer.*` events say when."""
         self.host = host
+        self.audio_in_events = audio_in_events
         self._send = send
         self.user = user
         self.settings = RealtimeSettings.for_agent(host.config, model)
@@ -167,6 +171,9 @@ class RealtimeConnection:
         self.active: Response | None = None
         self._fresh = True
         self._closed = False
+        self._started = False
+        self._early: list[dict[str, Any]] = []
+        """Events before `session.created` was sent (WebRTC audio can come before its data channel)."""
         self.events_in = 0
         self.events_out = 0
 
@@ -190,7 +197,11 @@ class RealtimeConnection:
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write(), name="realtime-writer")
         self._feeder = loop.create_task(self._feed(), name="realtime-feeder")
+        self._started = True
         self._emit({"type": "session.created", "session": self.settings.to_json()})
+        for event in self._early:
+            self._emit(event)
+        self._early.clear()
 
     def _session_config(self) -> AgentConfig:
         s, config = self.settings, self.host.config.model_copy(deep=True)
@@ -281,6 +292,9 @@ class RealtimeConnection:
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self._closed:
+            return
+        if not self._started:
+            self._early.append(event)
             return
         event["event_id"] = f"event_{next(self._event_ids):06d}"
         if self._outgoing.qsize() >= MAX_OUTGOING:
@@ -589,6 +603,29 @@ class RealtimeConnection:
         if not response.speaking:
             self._finish(response)
 
+    async def _output_clear(self, event: dict[str, Any]) -> None:
+        if self.audio_in_events:
+            raise ClientError("output_audio_buffer.clear is for WebRTC connections", "invalid_event_type", "type")
+        response = self.active
+        if response is None or not response.speaking:
+            raise ClientError("no audio is playing", "output_audio_buffer_empty")
+        response.cancel_reason = "client_cancelled"
+        self._session().stop_answer()
+
+    def hear(self, pcm: np.ndarray, t: float) -> None:
+        """Live microphone audio (16 kHz, a WebRTC track) straight into the session."""
+        if self.hosted is None:
+            return
+        self._fresh = False
+        if self._is_manual:  # kept for the client's commit (at most MAX_PENDING_INPUT_S)
+            if (self._manual_samples + pcm.size) / SESSION_INPUT_RATE <= MAX_PENDING_INPUT_S:
+                self._manual.append(pcm)
+                self._manual_samples += pcm.size
+            return
+        if self._audio_t0 is None:
+            self._audio_t0 = t
+        self.hosted.feed(pcm, t)
+
     HANDLERS: ClassVar[dict[str, Callable[[RealtimeConnection, dict[str, Any]], Awaitable[None]]]] = {
         "session.update": _session_update,
         "input_audio_buffer.append": _append,
@@ -600,6 +637,7 @@ class RealtimeConnection:
         "conversation.item.truncate": _item_truncate,
         "response.create": _response_create,
         "response.cancel": _response_cancel,
+        "output_audio_buffer.clear": _output_clear,
     }
 
     # ---- helpers ------------------------------------------------------------------------------------
@@ -840,6 +878,8 @@ class RealtimeConnection:
         response = self._response_for(event.turn)
         self._message(response)
         response.speaking = True
+        if not self.audio_in_events:
+            self._emit({"type": "output_audio_buffer.started", "response_id": response.id})
 
     def _agent_stopped(self, event: AgentSpeechStopped) -> None:
         response = self.responses.get(event.turn)
@@ -849,6 +889,8 @@ class RealtimeConnection:
             response.stop_pending = False  # the frame being pulled is its last: sent, then closed
             return
         response.speaking = False  # cut off (the user, or the client): nothing more of it is sent
+        if not self.audio_in_events:
+            self._emit({"type": "output_audio_buffer.cleared", "response_id": response.id})
         if response.cancel_reason is None:
             response.cancel_reason = "turn_detected"
         self._close_message(response, interrupted=True)
@@ -868,23 +910,27 @@ class RealtimeConnection:
             return  # its audio is still to be sent: done when the last of it is
         self._finish(response)
 
-    def _on_output(self, frame: np.ndarray) -> None:
-        """Each frame of the agent's voice, in the tick that played it."""
+    def _on_output(self, frame: np.ndarray) -> bool:
+        """Each frame of the agent's voice, in the tick that played it; True: sent here as an event."""
         response = self.active
         if response is None or not response.speaking:
-            return
+            return self.audio_in_events
         response.audio_samples += len(frame)
-        data = self._encoder.encode(frame)
         item = response.message
         assert item is not None
-        self._emit({"type": "response.output_audio.delta", "response_id": response.id, "item_id": item["id"],
-                    "output_index": response.items.index(item), "content_index": 0,
-                    "delta": base64.b64encode(data).decode("ascii")})  # fmt: skip
+        if self.audio_in_events:
+            data = self._encoder.encode(frame)
+            self._emit({"type": "response.output_audio.delta", "response_id": response.id, "item_id": item["id"],
+                        "output_index": response.items.index(item), "content_index": 0,
+                        "delta": base64.b64encode(data).decode("ascii")})  # fmt: skip
         if response.stop_pending is not None:
             response.speaking = False
+            if not self.audio_in_events:
+                self._emit({"type": "output_audio_buffer.stopped", "response_id": response.id})
             self._close_message(response, interrupted=False)
             if response.answer_done:
                 self._finish(response)
+        return self.audio_in_events
 
     def _close_message(self, response: Response, interrupted: bool) -> None:
         item = response.message
