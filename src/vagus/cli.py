@@ -11,8 +11,9 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vagus import __version__
 from vagus.audio.wav import AudioFileError, check_output_path
@@ -59,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=_positive_int,
         help="worker processes, each with its own models (default: server.workers, one per core)",
+    )
+    serve.add_argument("--tls-cert", type=Path, help="serve https with this certificate (PEM; with --tls-key)")
+    serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
+    serve.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve https with a certificate made for this run (browsers need https for the microphone)",
     )
     serve.add_argument(
         "--ice-address",
@@ -161,6 +169,7 @@ def _serve(args: argparse.Namespace) -> int:
         config.server.drain_s = args.drain_s
     if args.workers is not None:
         config.server.workers = args.workers
+    args.ssl, tls_cleanup = _tls(args)
     sock = _bind(args.host, args.port)
     ice = list(args.ice_address)
     try:
@@ -175,6 +184,28 @@ def _serve(args: argparse.Namespace) -> int:
         return asyncio.run(_serve_forever(config, sock, args, agent))
     finally:
         sock.close()
+        if tls_cleanup is not None:
+            tls_cleanup()
+
+
+def _tls(args: argparse.Namespace) -> tuple[Any, Callable[[], None] | None]:
+    """The TLS context for `--tls-cert/--tls-key` or `--tls-self-signed` (None: plain http)."""
+    from vagus.server.tls import TlsError, make_self_signed, server_context
+
+    if args.tls_self_signed and (args.tls_cert or args.tls_key):
+        raise ServeError("--tls-self-signed makes its own certificate: leave out --tls-cert/--tls-key")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ServeError("--tls-cert and --tls-key go together")
+    try:
+        if args.tls_self_signed:
+            made = make_self_signed(args.host)
+            print(f"vagus: self-signed certificate for this run, SHA-256 {made.fingerprint}", file=sys.stderr)
+            return server_context(made.cert, made.key), made.remove
+        if args.tls_cert:
+            return server_context(args.tls_cert, args.tls_key), None
+    except TlsError as exc:
+        raise ServeError(str(exc)) from None
+    return None, None
 
 
 async def _serve_forever(
@@ -212,7 +243,7 @@ async def _serve_forever(
         app = create_app(WebRTCGateway(host), access)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.SockSite(runner, sock).start()
+    await web.SockSite(runner, sock, ssl_context=getattr(args, "ssl", None)).start()
     if host is not None:
         host.start()
     stop = asyncio.Event()
@@ -256,7 +287,8 @@ def _access(config: AgentConfig, args: argparse.Namespace) -> tuple[Access, str]
     sc = config.server
     required = sc.secret is not None or not _loopback_only(args.host)
     secret = sc.secret
-    url = f"http://{args.host}:{args.port}/"
+    scheme = "https" if getattr(args, "ssl", None) is not None else "http"
+    url = f"{scheme}://{args.host}:{args.port}/"
     if required and secret is None:
         secret = new_secret()
         print(

@@ -181,8 +181,29 @@ async def browser_call(url: str, mic_wav: str) -> dict:
             "heard": [e.get("transcript") for e in events if e["type"].endswith("input_audio_transcription.completed")],
             "console": [c for c in console if c.startswith("error")][-10:],
         }
+        report["insecure"] = await insecure_page(browser, url)
         await browser.close()
     return report
+
+
+INSECURE_HOST = "10.99.0.1"
+"""An address that exists only inside the test's namespace: a page from it over plain http is not a
+secure context, as a server opened from another machine is not."""
+
+
+async def insecure_page(browser, url: str) -> dict:  # type: ignore[no-untyped-def]
+    page = await browser.new_page()
+    await page.goto(url.replace("127.0.0.1", INSECURE_HOST) + "/")
+    shown = await page.inner_text("#insecure")
+    await page.click("#connect")
+    await asyncio.sleep(0.5)
+    result = {
+        "shown": shown,
+        "status": await page.inner_text("#status"),
+        "secure": await page.evaluate("isSecureContext"),
+    }
+    await page.close()
+    return result
 
 
 async def main(mic_wav: str) -> dict:
@@ -211,6 +232,10 @@ async def main(mic_wav: str) -> dict:
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    import subprocess
+
+    subprocess.run(["ip", "addr", "add", f"{INSECURE_HOST}/32", "dev", "lo"], check=True)
+    await web.TCPSite(runner, INSECURE_HOST, port).start()
     url = f"http://127.0.0.1:{port}"
     try:
         report = {"aiortc": await aiortc_call(url, mic_wav), "browser": await browser_call(url, mic_wav)}

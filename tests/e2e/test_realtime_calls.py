@@ -53,3 +53,10 @@ def test_openais_browser_example_works_by_changing_the_url(report):
     assert page["heard"] and "hello" in page["heard"][0].lower(), page["heard"]
     assert page["energy"] > 0  # the page heard the agent
     assert report["sessions_after"] == 0
+
+
+def test_the_talk_page_says_what_is_wrong_on_an_insecure_address(report):
+    page = report["browser"]["insecure"]
+    assert page["secure"] is False
+    assert "secure pages" in page["shown"] and "--tls-self-signed" in page["shown"]
+    assert page["status"].startswith("error: The browser gives the microphone only to secure pages")

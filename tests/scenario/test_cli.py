@@ -164,3 +164,38 @@ def test_the_default_worker_count_is_one_per_usable_core():
 
     assert worker_count(None) == len(os.sched_getaffinity(0))
     assert worker_count(3) == 3
+
+
+def test_serve_over_https_with_a_self_signed_certificate():
+    import ssl
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vagus", "serve", "--port", str(port), "--workers", "1", "--tls-self-signed"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert f"https://127.0.0.1:{port}/" in line, line
+        unverified = ssl._create_unverified_context()  # the printed fingerprint is the check
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", timeout=10, context=unverified) as response:
+            assert json.loads(response.read()) == {"status": "ok"}
+        served = ssl.get_server_certificate(("127.0.0.1", port))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        stderr = proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    import hashlib
+
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(served)).hexdigest().upper()
+    assert ":".join(digest[i : i + 2] for i in range(0, 64, 2)) in stderr
+
+
+def test_serve_refuses_half_a_tls_setup():
+    proc = vagus("serve", "--tls-cert", "cert.pem")
+    assert proc.returncode == 2 and "--tls-cert and --tls-key go together" in proc.stderr

@@ -103,6 +103,9 @@ class LocalSessions:
     def status(self) -> dict[str, Any]:
         return self.gateway.host.status()
 
+    def ice_servers(self) -> list[dict[str, Any]]:
+        return page_ice_servers(self.gateway.config)
+
     def describe(self) -> dict[str, str]:
         host = self.gateway.host
         name = host.agent.name if host.agent is not None and host.agent.name else host.config.name
@@ -110,6 +113,17 @@ class LocalSessions:
 
     async def close(self) -> None:
         await self.gateway.close()
+
+
+def page_ice_servers(config: Any) -> list[dict[str, Any]]:
+    """`server.ice_servers` in the browser's RTCIceServer shape."""
+    out = []
+    for server in config.server.ice_servers:
+        entry: dict[str, Any] = {"urls": list(server.urls)}
+        if server.username is not None:
+            entry.update(username=server.username, credential=server.credential)
+        out.append(entry)
+    return out
 
 
 SESSIONS_KEY = web.AppKey("sessions", Sessions)
@@ -225,6 +239,21 @@ async def offer(request: web.Request) -> web.Response:
     )
 
 
+async def ice_servers(request: web.Request) -> web.Response:
+    """The STUN/TURN servers for the page's side (`server.ice_servers`), for whoever may open a session."""
+    access = request.app[ACCESS_KEY]
+    if access.required:
+        token = bearer(request.headers.get("Authorization"))
+        if token is None:
+            return _error(401, "a session token is required (Authorization: Bearer …)")
+        try:
+            verify_token(token, access.secret or "", access.agent)
+        except AccessDenied as denied:
+            return _error(denied.status, denied.reason)
+    servers = request.app[SESSIONS_KEY].ice_servers() if hasattr(request.app[SESSIONS_KEY], "ice_servers") else []
+    return web.json_response({"ice_servers": servers})
+
+
 async def favicon(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
@@ -280,6 +309,7 @@ def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None)
     app.router.add_get("/health", healthz)
     app.router.add_get("/status", status)
     app.router.add_get("/favicon.ico", favicon)
+    app.router.add_get("/ice-servers", ice_servers)
     app.router.add_get("/v1/realtime", realtime_socket)
     app.router.add_post("/v1/realtime", realtime_calls)  # the beta's WebRTC address
     app.router.add_post("/v1/realtime/calls", realtime_calls)

@@ -261,6 +261,11 @@ class WorkerPool:
             reasons.append(f"worker {worker.index}: {body.get('error', code)}")
         raise HostFull("no worker can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")")
 
+    def ice_servers(self) -> list[dict[str, Any]]:
+        from vagus.server.app import page_ice_servers
+
+        return page_ice_servers(self.config)
+
     def realtime_candidates(self) -> list[tuple[str, aiohttp.ClientSession]]:
         """Where a Realtime connection may go, least loaded first (`server/realtime.py` relays it)."""
         if self.draining:

@@ -86,7 +86,18 @@ function waitForIce(pc) {
   });
 }
 
+const INSECURE =
+  "The browser gives the microphone only to secure pages: open this page over https:// " +
+  "(start the server with --tls-self-signed, or --tls-cert and --tls-key) or as http://localhost on the server's machine.";
+
+async function iceServers(token) {
+  const response = await fetch("/ice-servers", { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) return [];
+  return (await response.json()).ice_servers || [];
+}
+
 async function connect() {
+  if (!window.isSecureContext || !navigator.mediaDevices) throw new Error(INSECURE);
   setStatus("connecting…", "connecting");
   const aec = params.get("aec") || $("aec").value;
   // The browser's canceller and ours must not both run: with "server" the raw microphone is sent.
@@ -94,7 +105,8 @@ async function connect() {
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, channelCount: 1 },
   });
-  const pc = (vagus.pc = new RTCPeerConnection({ iceServers: [] }));
+  const token = params.get("token");
+  const pc = (vagus.pc = new RTCPeerConnection({ iceServers: await iceServers(token) }));
   stream.getTracks().forEach((t) => pc.addTrack(t, stream));
   pc.ontrack = (ev) => { $("agent-audio").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
   const channel = (vagus.channel = pc.createDataChannel("events"));
@@ -106,7 +118,6 @@ async function connect() {
   };
   await pc.setLocalDescription(await pc.createOffer());
   await waitForIce(pc);
-  const token = params.get("token");
   const response = await fetch("/offer", {
     method: "POST",
     headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
@@ -159,5 +170,9 @@ $("connect").addEventListener("click", () => {
   if (vagus.pc) return disconnect();
   connect().catch((err) => { vagus.error = String(err); disconnect(); setStatus("error: " + err.message, "failed"); });
 });
+if (!window.isSecureContext || !navigator.mediaDevices) {
+  $("insecure").textContent = INSECURE;
+  $("insecure").hidden = false;
+}
 if (params.get("aec")) $("aec").value = params.get("aec");
 if (params.get("autostart") === "1") $("connect").click();
