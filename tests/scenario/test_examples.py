@@ -142,3 +142,36 @@ def test_the_yaml_booking_flow_loads_and_names_only_tools_it_has():
     config = load_config(EXAMPLES / "table_booking.yaml", env={})
     assert config.flow is not None and list(config.flow.nodes) == ["guest", "party", "confirm", "done"]
     Agent().check_flow(Flow.from_config(config.flow), config.tools.builtin)  # what the host checks at start
+
+
+@pytest.mark.parametrize("fmt", ["pcm", "pcmu"])
+async def test_the_device_client_talks_over_the_realtime_websocket(tmp_path, fixtures_dir, services, offline_config, fmt):
+    """examples/device_client.py against a live server: a question in, the spoken answer out, the
+    loudspeaker stopped when the user cuts in (the barge-in recording)."""
+    from aiohttp.test_utils import TestServer
+
+    from vagus.agent.host import SessionHost
+    from vagus.server.app import create_app
+    from vagus.transports.webrtc import WebRTCGateway
+
+    server = TestServer(create_app(WebRTCGateway(SessionHost(services, offline_config))), host="127.0.0.1")
+    await server.start_server()
+    speaker = tmp_path / "speaker.wav"
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(EXAMPLES / "device_client.py"), f"ws://127.0.0.1:{server.port}/v1/realtime",
+            str(fixtures_dir / "barge_in.wav"), str(speaker), "--format", fmt, "--tail", "4",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+    finally:
+        await server.close()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    stats = json.loads(out.decode().strip().splitlines()[-1])
+    assert stats["deltas"] > 50 and stats["transcripts"], stats
+    assert stats["stopped_playing"] >= 1  # "Wait, stop please." cut the answer short
+    assert any("stop" in h.lower() for h in stats["heard"]), stats
+    import soundfile as sf
+
+    played, rate = sf.read(speaker, dtype="float32")
+    assert rate == (24000 if fmt == "pcm" else 8000) and float(abs(played).max()) > 0.05
