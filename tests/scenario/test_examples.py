@@ -145,7 +145,9 @@ def test_the_yaml_booking_flow_loads_and_names_only_tools_it_has():
 
 
 @pytest.mark.parametrize("fmt", ["pcm", "pcmu"])
-async def test_the_device_client_talks_over_the_realtime_websocket(tmp_path, fixtures_dir, services, offline_config, fmt):
+async def test_the_device_client_talks_over_the_realtime_websocket(
+    tmp_path, fixtures_dir, services, offline_config, fmt
+):
     """examples/device_client.py against a live server: a question in, the spoken answer out, the
     loudspeaker stopped when the user cuts in (the barge-in recording)."""
     from aiohttp.test_utils import TestServer

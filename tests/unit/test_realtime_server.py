@@ -170,3 +170,24 @@ async def test_a_fuzzing_client_neither_takes_the_server_down_nor_disturbs_anoth
     assert (await open_server.get("/healthz")).status == 200
     await victim.close()
     await fuzzer.close()
+
+
+async def test_a_webrtc_call_speaks_at_the_rate_its_audio_track_sends(services, offline_config):
+    """The agent's voice on a Realtime WebRTC call goes out as 48 kHz media (the rate the track
+    stamps on its frames), while a WebSocket session speaks the format's 24 kHz."""
+    from vagus.transports.realtime.connection import RealtimeConnection
+    from vagus.transports.webrtc import OUTPUT_RATE
+
+    host = SessionHost(services, offline_config)
+
+    async def nowhere(text: str) -> None:
+        return None
+
+    try:
+        for in_events, rate in ((False, OUTPUT_RATE), (True, 24000)):
+            connection = RealtimeConnection(host, nowhere, audio_in_events=in_events)
+            connection.open_session()
+            assert connection.hosted.session.output_rate == rate
+            await connection.close()
+    finally:
+        await host.close()

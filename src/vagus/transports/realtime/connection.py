@@ -79,6 +79,7 @@ MAX_EVENT_CHARS = 16 * 1024 * 1024
 MAX_OUTGOING = 5000
 """Events waiting for a client that does not read: beyond this the connection is closed."""
 MIN_COMMIT_S = 0.1
+WEBRTC_OUTPUT_RATE = 48000
 TOOL_OUTPUT_CHARS = 100_000
 
 
@@ -102,7 +103,8 @@ class Response:
     parts: list[str] = field(default_factory=list)
     """Its transcript (audio) or text, as sent."""
     audio_samples: int = 0
-    """Samples of its audio sent, at the session's 24 kHz."""
+    """Samples of its audio sent, at the session's output rate."""
+    rate: int = SESSION_OUTPUT_RATE
     speaking: bool = False
     stop_pending: bool | None = None
     """The agent stopped speaking in the frame being sent (True: interrupted)."""
@@ -114,7 +116,7 @@ class Response:
 
     @property
     def audio_ms(self) -> int:
-        return int(self.audio_samples * 1000 / SESSION_OUTPUT_RATE)
+        return int(self.audio_samples * 1000 / self.rate)
 
 
 def _new_id(prefix: str) -> str:
@@ -138,6 +140,8 @@ class RealtimeConnection:
         WebSocket); False: it goes out as media (WebRTC), and `output_audio_buffer.*` events say when."""
         self.host = host
         self.audio_in_events = audio_in_events
+        self.output_rate = SESSION_OUTPUT_RATE if audio_in_events else WEBRTC_OUTPUT_RATE
+        """The session speaks at 24 kHz for events (the format's rate), at 48 kHz for WebRTC's Opus."""
         self._send = send
         self.user = user
         self.settings = RealtimeSettings.for_agent(host.config, model)
@@ -219,7 +223,7 @@ class RealtimeConnection:
 
     def _open_session(self) -> None:
         """A voice session built from the settings (again, while nothing has been said in it)."""
-        hosted = self.host.open(SESSION_OUTPUT_RATE, self._session_config(), user=self.user)
+        hosted = self.host.open(self.output_rate, self._session_config(), user=self.user)
         self.host.start()
         hosted.on_output = self._on_output
         self.hosted = hosted
@@ -571,7 +575,7 @@ class RealtimeConnection:
             raise ClientError("response.instructions must be a string", "invalid_value", "response.instructions")
         if "tools" in options:
             self._use_client_tools(parse_tools(options["tools"], "response.tools"))
-        response = Response(_new_id("resp"), modalities)
+        response = Response(_new_id("resp"), modalities, rate=self.output_rate)
         self.active = response
         self._fresh = False
         self._emit_created(response)
@@ -799,7 +803,7 @@ class RealtimeConnection:
         """The response of this turn of the session, created when it first says or does something."""
         response = self.responses.get(turn)
         if response is None:
-            response = Response(_new_id("resp"), list(self.settings.output_modalities), turn)
+            response = Response(_new_id("resp"), list(self.settings.output_modalities), turn, rate=self.output_rate)
             self.responses[turn] = response
             if self.active is not None and self.active is not response:
                 self._finish(self.active)
