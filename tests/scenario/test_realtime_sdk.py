@@ -313,3 +313,74 @@ async def test_openai_agents_realtime_runner_talks_to_vagus(services, offline_co
     assert "tool_start" in kinds and "tool_end" in kinds and "audio" in kinds
     instructions = fake.requests[0]["body"]["messages"][0]["content"]
     assert instructions.startswith("You tell the time.")
+
+
+def first_question_of_barge_in() -> bytes:
+    """'Tell me everything about the history of Rome.' alone (the recording's first 4 s)."""
+    audio, rate = load_fixture("barge_in")
+    audio = np.concatenate([resample(audio[: 4 * rate], rate, 24000), np.zeros(24000 * 2, np.float32)])
+    return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+async def test_a_client_truncation_stops_the_voice_and_cuts_the_words(services, offline_config):
+    async with realtime_server(services, offline_config) as (url, host):
+        client = AsyncOpenAI(base_url=url, api_key="sk-anything")
+        async with client.realtime.connect(model="vagus") as connection:
+            events = Events(connection)
+            await send_audio(connection, first_question_of_barge_in())
+            first = await events.until("response.output_audio.delta")
+            for _ in range(40):  # about 0.8 s of the answer has been sent
+                await events.until("response.output_audio.delta")
+            await connection.conversation.item.truncate(item_id=first["item_id"], content_index=0, audio_end_ms=500)
+            truncated = await events.until("conversation.item.truncated")
+            done = await events.until("response.done")
+            await connection.conversation.item.truncate(item_id=first["item_id"], content_index=0, audio_end_ms=10**6)
+            too_long = await events.until("error")
+            entries = list(next(iter(host)).session.conversation.entries)
+    assert truncated == {**truncated, "item_id": first["item_id"], "audio_end_ms": 500}
+    assert done["response"]["status"] == "cancelled"
+    assert done["response"]["status_details"]["reason"] == "client_cancelled"
+    assert too_long["error"]["param"] == "audio_end_ms"
+    assistant = next(e for e in entries if e.role == "assistant")
+    full = " ".join(e["delta"].strip() for e in events.of("response.output_audio_transcript.delta")).split()
+    assert assistant.interrupted and 0 < len(assistant.content.split()) < len(full) / 2, assistant
+
+
+async def test_cancelling_a_response_before_it_speaks(services, offline_config):
+    async with realtime_server(services, offline_config) as (url, _host):
+        client = AsyncOpenAI(base_url=url, api_key="sk-anything")
+        async with client.realtime.connect(model="vagus") as connection:
+            events = Events(connection)
+            await connection.conversation.item.create(
+                item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi there."}]}
+            )
+            await connection.response.create(response={"instructions": "Answer in one word."})
+            created = await events.until("response.created")
+            await connection.response.create()
+            busy = await events.until("error")
+            await connection.response.cancel()
+            done = await events.until("response.done")
+            await connection.response.create()
+            again = await events.until("response.done")
+    assert busy["error"]["code"] == "conversation_already_has_active_response"
+    assert done["response"]["id"] == created["response"]["id"] and done["response"]["status"] == "cancelled"
+    assert done["response"]["status_details"]["reason"] == "client_cancelled"
+    assert again["response"]["status"] == "completed"
+
+
+async def test_a_transcription_session_only_transcribes(services, offline_config):
+    async with realtime_server(services, offline_config) as (url, _host):
+        client = AsyncOpenAI(base_url=url, api_key="sk-anything")
+        async with client.realtime.connect(model="vagus") as connection:
+            events = Events(connection)
+            await connection.session.update(session={"type": "transcription"})
+            updated = await events.until("session.updated")
+            await send_audio(connection, pcm24("two_questions", pad_s=2.0))
+            first = await events.until("conversation.item.input_audio_transcription.completed")
+            second = await events.until("conversation.item.input_audio_transcription.completed")
+            await connection.response.create()
+            refused = await events.until("error")
+    assert updated["session"]["type"] == "transcription"
+    assert "seven" in first["transcript"].lower() or "7" in first["transcript"]
+    assert "alice" in second["transcript"].lower()
+    assert not events.of("response.created") and refused["error"]["param"] == "type"

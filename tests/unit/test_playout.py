@@ -118,3 +118,18 @@ def test_dropping_a_cue_silences_the_next_frame():
     assert playout.pull(20).any()
     playout.drop_cue()
     assert not playout.pull(20).any() and not playout.cueing and events == []
+
+
+def test_what_was_heard_at_a_clients_position():
+    playout = Playout(1000)
+    playout.begin(1)
+    first = playout.add_sentence("One two three four.")
+    playout.enqueue(first, np.ones(400, np.float32))
+    playout.sentence_done(first)
+    second = playout.add_sentence("Five six.")
+    playout.enqueue(second, np.ones(200, np.float32))
+    assert playout.heard_text_at(0) == ""
+    assert playout.heard_text_at(200) == "One two"
+    assert playout.heard_text_at(400) == "One two three four."
+    assert playout.heard_text_at(500) == "One two three four. Five"  # the second is still being made
+    assert playout.heard_text_at(10_000) == "One two three four. Five six."

@@ -179,6 +179,23 @@ class Playout:
             break
         return " ".join(words)
 
+    def heard_text_at(self, samples: int) -> str:
+        """What the user heard of this answer had it stopped after its first `samples` samples (a
+        client that plays later than we send says where it stopped)."""
+        words: list[str] = []
+        left = samples
+        for sentence in self._sentences:
+            if left <= 0 or sentence.queued == 0:
+                break
+            parts = sentence.text.split()
+            if left >= sentence.queued and sentence.complete:
+                words.extend(parts)
+                left -= sentence.queued
+                continue
+            words.extend(parts[: int(len(parts) * min(left / sentence.queued, 1.0))])
+            break
+        return " ".join(words)
+
     def interrupt(self) -> str:
         """Stop now; returns what the user heard of this answer."""
         heard = self.heard_text()

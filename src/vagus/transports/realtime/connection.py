@@ -113,6 +113,10 @@ class Response:
     failed: str | None = None
     restore_instructions: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    truncated_at_ms: int | None = None
+    """Where the client said it stopped playing (`conversation.item.truncate` while it played)."""
+    truncated_text: str = ""
+    """What it had heard by then."""
 
     @property
     def audio_ms(self) -> int:
@@ -539,9 +543,13 @@ class RealtimeConnection:
                 f"audio_end_ms ({end_ms}) is longer than the item's audio ({total} ms)", "invalid_value", "audio_end_ms"
             )
         assert response is not None
-        if response is self.active and response.speaking:
+        if response is self.active and response.speaking:  # still playing: stop it there
             response.cancel_reason = "client_cancelled"
-            self._session().stop_answer()  # the rest is not played; its words never enter the context
+            response.truncated_at_ms = end_ms
+            session = self._session()
+            response.truncated_text = session.playout.heard_text_at(end_ms * response.rate // 1000)
+            session.stop_answer()  # the rest is not played; its words never enter the context
+            return
         heard = _words_until(" ".join(response.parts), end_ms / total if total else 0.0)
         entry = self._entries.get(item_id)
         if entry is not None:
@@ -949,10 +957,16 @@ class RealtimeConnection:
             self._entries[item["id"]] = entry
             if interrupted:
                 text = entry.content
+        end_ms = response.audio_ms
+        if interrupted and response.truncated_at_ms is not None:  # the client played less than was sent
+            end_ms = min(response.truncated_at_ms, end_ms)
+            text = response.truncated_text
+            if entry is not None and entry is self._entries.get(item["id"]):
+                session.conversation.replace_text(entry, text, interrupted=True)
         base = {"response_id": response.id, "item_id": item["id"], "output_index": index, "content_index": 0}
         if interrupted:
             self._emit({"type": "conversation.item.truncated", "item_id": item["id"], "content_index": 0,
-                        "audio_end_ms": response.audio_ms})  # fmt: skip
+                        "audio_end_ms": end_ms})  # fmt: skip
         if "audio" in response.modalities:
             self._emit({"type": "response.output_audio.done", **base})
             self._emit({"type": "response.output_audio_transcript.done", **base, "transcript": text})
