@@ -384,3 +384,23 @@ async def test_a_transcription_session_only_transcribes(services, offline_config
     assert "seven" in first["transcript"].lower() or "7" in first["transcript"]
     assert "alice" in second["transcript"].lower()
     assert not events.of("response.created") and refused["error"]["param"] == "type"
+
+
+async def test_the_idle_timeout_checks_in_with_a_silent_user(services, offline_config):
+    async with realtime_server(services, offline_config) as (url, _host):
+        client = AsyncOpenAI(base_url=url, api_key="sk-anything")
+        async with client.realtime.connect(model="vagus") as connection:
+            events = Events(connection)
+            detection = {"type": "server_vad", "idle_timeout_ms": 5000}
+            await connection.session.update(
+                session={"type": "realtime", "audio": {"input": {"turn_detection": detection}}}
+            )
+            updated = await events.until("session.updated")
+            await send_audio(connection, pcm24("hello", pad_s=0.5))
+            answered = await events.until("response.done")
+            timeout = await events.until("input_audio_buffer.timeout_triggered")
+            nudged = await events.until("response.done")
+    assert updated["session"]["audio"]["input"]["turn_detection"]["idle_timeout_ms"] == 5000
+    assert answered["response"]["status"] == "completed"
+    assert timeout["audio_end_ms"] - timeout["audio_start_ms"] == 5000
+    assert nudged["response"]["id"] != answered["response"]["id"] and nudged["response"]["status"] == "completed"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import itertools
 import json
 import logging
@@ -80,6 +81,8 @@ MAX_OUTGOING = 5000
 """Events waiting for a client that does not read: beyond this the connection is closed."""
 MIN_COMMIT_S = 0.1
 WEBRTC_OUTPUT_RATE = 48000
+IDLE_NUDGE = "The user has said nothing for {seconds:.0f} seconds: check in with them in a few words."
+
 TOOL_OUTPUT_CHARS = 100_000
 
 
@@ -178,6 +181,8 @@ class RealtimeConnection:
         """Turn number → its response (a turn of the session is at most one response)."""
         self.active: Response | None = None
         self._fresh = True
+        self._idle: asyncio.TimerHandle | None = None
+        self._nudge: asyncio.Future[None] | None = None
         self._closed = False
         self._started = False
         self._early: list[dict[str, Any]] = []
@@ -278,6 +283,8 @@ class RealtimeConnection:
         if self._closed:
             return
         self._closed = True
+        if self._idle is not None:
+            self._idle.cancel()
         for task in (self._feeder, self._writer):
             if task is not None:
                 task.cancel()
@@ -767,6 +774,9 @@ class RealtimeConnection:
             handler(self, event)
 
     def _speech_started(self, event: UserSpeechStarted) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         session = self._session()
         if session.playout.speaking or self._speech_item is not None:
             return  # over the agent: said when it is an interruption, not for a backchannel
@@ -1004,6 +1014,35 @@ class RealtimeConnection:
             if response.restore_instructions is not None:
                 session.conversation.system_prompt = response.restore_instructions
         self._emit({"type": "response.done", "response": self._response_json(response, status)})
+        self._arm_idle_timeout()
+
+    def _arm_idle_timeout(self) -> None:
+        """server_vad's `idle_timeout_ms`: the user says nothing that long after the agent finished."""
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        td = self.settings.turn_detection
+        if td.type == "server_vad" and td.idle_timeout_ms is not None and not self._closed:
+            self._idle = asyncio.get_running_loop().call_later(td.idle_timeout_ms / 1000, self._idle_timed_out)
+
+    def _idle_timed_out(self) -> None:
+        self._idle = None
+        session = self._session()
+        if self.active is not None or self._speech_item is not None or session.responding or self._closed:
+            return
+        td = self.settings.turn_detection
+        end_ms = self._audio_ms(session.clock.now())
+        self._emit({"type": "input_audio_buffer.timeout_triggered", "item_id": _new_id("item"),
+                    "audio_start_ms": max(0, end_ms - (td.idle_timeout_ms or 0)), "audio_end_ms": end_ms})  # fmt: skip
+        if td.create_response and self.settings.kind == "realtime":
+            seconds = (td.idle_timeout_ms or 0) / 1000
+            nudge = f"{session.conversation.system_prompt}\n\n{IDLE_NUDGE.format(seconds=seconds)}"
+            self._nudge = asyncio.ensure_future(self._create_quietly({"response": {"instructions": nudge}}))
+
+    async def _create_quietly(self, event: dict[str, Any]) -> None:
+        """A response the server asks for itself (none if the client already asked for one)."""
+        with contextlib.suppress(ClientError):
+            await self._response_create(event)
 
     def _response_json(self, response: Response, status: str) -> dict[str, Any]:
         details: dict[str, Any] | None = None
