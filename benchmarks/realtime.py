@@ -203,7 +203,7 @@ async def event_costs(host) -> dict[str, float]:  # type: ignore[no-untyped-def]
         await connection.handle(event)
     per_append = (time.perf_counter() - start) / n * 1e6
     frame = (np.sin(np.arange(480) * 0.05) * 0.3).astype(np.float32)
-    from vagus.transports.realtime.connection import Response
+    from vagus.transports.realtime.items import Response
 
     response = Response("resp_bench", ["audio"], turn=1, created=True, speaking=True)
     response.message = {"id": "item_bench"}

@@ -35,7 +35,8 @@ from aiohttp import web
 from vagus.agent.host import HostFull, SessionHost
 from vagus.server.auth import AccessDenied, bearer, check_origin, key_matches, mint_token, verify_token
 from vagus.transports.realtime.calls import RealtimeCalls, parse_call_body
-from vagus.transports.realtime.connection import MAX_EVENT_CHARS, RealtimeConnection
+from vagus.transports.realtime.connection import RealtimeConnection
+from vagus.transports.realtime.items import MAX_EVENT_CHARS
 from vagus.transports.realtime.settings import RealtimeSettings, SettingError
 from vagus.transports.webrtc import SignalingError
 
