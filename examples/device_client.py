@@ -57,7 +57,9 @@ async def run(url: str, mic: str, speaker: str, fmt: str, key: str | None, tail_
     played = np.zeros(len(samples) + rate * 30, np.int16)  # the loudspeaker, on the microphone's timeline
     chunk = int(CHUNK_S * rate)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    stats = {"deltas": 0, "stopped_playing": 0, "transcripts": [], "heard": []}
+    deltas = stopped_playing = 0
+    transcripts: list[str] = []
+    heard: list[str] = []
     start = time.monotonic()
     cursor = 0.0  # where the next audio from the server plays (seconds on the timeline)
 
@@ -89,16 +91,16 @@ async def run(url: str, mic: str, speaker: str, fmt: str, key: str | None, tail_
                     at = int(cursor * rate)
                     played[at : at + len(block)] = block[: max(0, len(played) - at)]
                     cursor += len(block) / rate
-                    stats["deltas"] += 1
+                    deltas += 1
                 elif kind in ("input_audio_buffer.speech_started", "conversation.item.truncated"):
                     if cursor > now:  # stop the loudspeaker now: what was queued is not played
                         played[int(now * rate) : int(cursor * rate)] = 0
                         cursor = now
-                        stats["stopped_playing"] += 1
+                        stopped_playing += 1
                 elif kind == "response.output_audio_transcript.done":
-                    stats["transcripts"].append(event["transcript"])
+                    transcripts.append(event["transcript"])
                 elif kind == "conversation.item.input_audio_transcription.completed":
-                    stats["heard"].append(event["transcript"])
+                    heard.append(event["transcript"])
                 elif kind == "error":
                     print(f"server: {event['error']['message']}", file=sys.stderr)
                 if mic_task.done() and kind == "response.done" and now > len(samples) / rate:
@@ -107,7 +109,7 @@ async def run(url: str, mic: str, speaker: str, fmt: str, key: str | None, tail_
             mic_task.cancel()
     end = max(len(samples), int(cursor * rate))
     sf.write(speaker, played[:end], rate, subtype="PCM_16")
-    return stats
+    return {"deltas": deltas, "stopped_playing": stopped_playing, "transcripts": transcripts, "heard": heard}
 
 
 def main() -> int:

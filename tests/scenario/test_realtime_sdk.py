@@ -404,3 +404,54 @@ async def test_the_idle_timeout_checks_in_with_a_silent_user(services, offline_c
     assert answered["response"]["status"] == "completed"
     assert timeout["audio_end_ms"] - timeout["audio_start_ms"] == 5000
     assert nudged["response"]["id"] != answered["response"]["id"] and nudged["response"]["status"] == "completed"
+
+
+async def test_the_agents_own_tools_run_on_the_server_unseen_by_the_client(services, offline_config):
+    """A `vagus.Agent`'s tools are called on the server within the response; the client sees only
+    the spoken answer (no function_call item to handle)."""
+    from vagus import Agent
+    from vagus.services.llm.openai_compat import OpenAICompatibleLLM
+
+    lights: list[bool] = []
+
+    def switch_lights(on: bool) -> str:
+        """Switch the kitchen lights on or off."""
+        lights.append(on)
+        return "done"
+
+    fake = FakeOpenAI()
+    fake.scripts = [
+        [
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "l1", "function": {"name": "switch_lights", "arguments": '{"on": true}'}}
+                ]
+            }
+        ],
+        [{"content": "The lights are on."}],
+    ]
+    async with fake.serve() as llm_url:
+        llm = OpenAICompatibleLLM(llm_url, "scripted")
+        agent = Agent(instructions="You run the kitchen.", tools=[switch_lights])
+        gateway = WebRTCGateway(SessionHost(dataclasses.replace(services, llm=llm), offline_config, agent=agent))
+        server = TestServer(create_app(gateway), host="127.0.0.1")
+        await server.start_server()
+        try:
+            client = AsyncOpenAI(base_url=f"http://127.0.0.1:{server.port}/v1", api_key="x")
+            async with client.realtime.connect(model="vagus") as connection:
+                events = Events(connection)
+                created = await events.until("session.created")
+                await connection.conversation.item.create(
+                    item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Lights on"}]}
+                )
+                await connection.response.create()
+                done = await events.until("response.done")
+        finally:
+            await server.close()
+        await llm.close()
+    assert created["session"]["instructions"] == "You run the kitchen."
+    assert lights == [True]
+    assert [i["type"] for i in done["response"]["output"]] == ["message"]
+    assert done["response"]["output"][0]["content"][0]["transcript"] == "The lights are on."
+    assert not events.of("response.function_call_arguments.done")
+    assert [t["function"]["name"] for t in fake.requests[0]["body"]["tools"]] == ["switch_lights"]

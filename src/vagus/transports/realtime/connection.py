@@ -84,6 +84,8 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         self._send = send
         self.user = user
         self.settings = RealtimeSettings.for_agent(host.config, model)
+        if host.agent is not None and host.agent.instructions is not None:
+            self.settings.instructions = host.agent.instructions  # a `vagus.Agent`'s, as in its sessions
         if initial:
             self.settings.update(initial)
         self.on_closed = on_closed
