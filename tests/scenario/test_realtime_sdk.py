@@ -455,3 +455,40 @@ async def test_the_agents_own_tools_run_on_the_server_unseen_by_the_client(servi
     assert done["response"]["output"][0]["content"][0]["transcript"] == "The lights are on."
     assert not events.of("response.function_call_arguments.done")
     assert [t["function"]["name"] for t in fake.requests[0]["body"]["tools"]] == ["switch_lights"]
+
+
+async def test_the_retired_beta_shape_for_older_clients(services, offline_config):
+    """`client.beta.realtime` (it sends `OpenAI-Beta: realtime=v1`): the beta's event names and
+    session shape, each event valid against the SDK's beta types."""
+    from openai.types.beta.realtime import RealtimeServerEvent as BetaServerEvent
+
+    beta_event = TypeAdapter(BetaServerEvent)
+    async with realtime_server(services, offline_config) as (url, _host):
+        # the beta client always picks wss:// from base_url; a plain server is named as ws://
+        client = AsyncOpenAI(base_url=url, api_key="sk-anything", websocket_base_url=url.replace("http", "ws"))
+        async with client.beta.realtime.connect(model="vagus") as connection:
+            seen: list[dict[str, Any]] = []
+
+            async def until(kind: str) -> dict[str, Any]:
+                while True:
+                    raw = json.loads(await asyncio.wait_for(connection.recv_bytes(), WAIT_S))
+                    beta_event.validate_python(raw)
+                    seen.append(raw)
+                    if raw["type"] == kind:
+                        return raw
+
+            created = await until("session.created")
+            await connection.session.update(session={"input_audio_transcription": {"model": "whisper-1"},
+                                                     "turn_detection": {"type": "server_vad"}})  # fmt: skip
+            updated = await until("session.updated")
+            await send_audio(connection, pcm24("hello"))
+            heard = await until("conversation.item.input_audio_transcription.completed")
+            done = await until("response.done")
+    kinds = [e["type"] for e in seen]
+    assert created["session"]["input_audio_format"] == "pcm16" and created["session"]["modalities"] == ["audio", "text"]
+    assert updated["session"]["turn_detection"]["type"] == "server_vad"
+    assert "hello" in heard["transcript"].lower()
+    assert "response.audio.delta" in kinds and "response.audio_transcript.done" in kinds
+    assert "conversation.item.created" in kinds and "conversation.item.added" not in kinds
+    assert not any(k.startswith(("response.output_audio", "response.output_text")) for k in kinds)
+    assert done["response"]["status"] == "completed" and done["response"]["output"][0]["content"][0]["type"] == "audio"

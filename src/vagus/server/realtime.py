@@ -67,6 +67,11 @@ def offered_key(request: web.Request) -> str | None:
     return None
 
 
+def wants_beta(request: web.Request) -> bool:
+    """`OpenAI-Beta: realtime=v1`: the client speaks the retired beta shape."""
+    return "realtime=v1" in request.headers.get("OpenAI-Beta", "").replace(" ", "")
+
+
 def admit_realtime(request: web.Request, access: Any) -> tuple[str | None, dict[str, Any] | None]:
     """(who is talking, session settings from a client secret) or AccessDenied."""
     key = offered_key(request)
@@ -105,7 +110,7 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
     if isinstance(sessions, LocalSessions):
         host = sessions.gateway.host
         try:
-            connection = await _open(host, None, model, identity, initial)
+            connection = await _open(host, None, model, identity, initial, beta=wants_beta(request))
         except HostFull as exc:
             return _error(503, str(exc), 10)
         except SettingError as exc:
@@ -123,7 +128,7 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
     candidates = getattr(sessions, "realtime_candidates", None)
     if candidates is None:
         return _error(501, "this server's sessions cannot speak the Realtime API")
-    params = {"model": model, "user": identity, "session": initial}
+    params = {"model": model, "user": identity, "session": initial, "beta": wants_beta(request)}
     reasons: list[str] = []
     for name, http in candidates():
         try:
@@ -164,14 +169,15 @@ async def _prepare(request: web.Request) -> web.WebSocketResponse:
 
 async def _open(
     host: SessionHost, ws: web.WebSocketResponse | None, model: str | None, user: str | None,
-    initial: dict[str, Any] | None,
+    initial: dict[str, Any] | None, beta: bool = False,
 ) -> RealtimeConnection:  # fmt: skip
     """A connection whose session is open (HostFull: no room) and whose greeting waits for `start_io`."""
 
     async def nowhere(text: str) -> None:  # replaced by the socket once it is open
         raise ConnectionError("not connected")
 
-    connection = RealtimeConnection(host, ws.send_str if ws is not None else nowhere, model, user, initial)
+    send = ws.send_str if ws is not None else nowhere
+    connection = RealtimeConnection(host, send, model, user, initial, beta=beta)
     connection.open_session()
     return connection
 
@@ -262,7 +268,9 @@ async def worker_socket(request: web.Request, host: SessionHost) -> web.StreamRe
     """The worker's side of a relayed connection (its private socket only)."""
     try:
         params = json.loads(request.headers.get("X-Vagus-Realtime", "{}"))
-        connection = await _open(host, None, params.get("model"), params.get("user"), params.get("session"))
+        connection = await _open(
+            host, None, params.get("model"), params.get("user"), params.get("session"), bool(params.get("beta"))
+        )
     except HostFull as exc:
         return web.json_response({"error": str(exc)}, status=503)
     except (ValueError, SettingError) as exc:

@@ -292,11 +292,8 @@ class ClientEvents:
             raise ClientError(
                 "responses outside the default conversation are not supported", "unsupported", "response.conversation"
             )
-        modalities = (
-            parse_modalities(options["output_modalities"], "response")
-            if "output_modalities" in options
-            else list(self.settings.output_modalities)
-        )
+        asked = options.get("output_modalities", options.get("modalities"))  # the beta's name
+        modalities = parse_modalities(asked, "response") if asked is not None else list(self.settings.output_modalities)
         instructions = options.get("instructions")
         if instructions is not None and not isinstance(instructions, str):
             raise ClientError("response.instructions must be a string", "invalid_value", "response.instructions")

@@ -37,6 +37,7 @@ from vagus.transports.realtime.audio import (
     InputDecoder,
     OutputEncoder,
 )
+from vagus.transports.realtime.beta import to_beta
 from vagus.transports.realtime.client_events import ClientEvents
 from vagus.transports.realtime.items import (
     MAX_PENDING_INPUT_S,
@@ -74,11 +75,14 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         initial: dict[str, Any] | None = None,
         on_closed: Callable[[str], None] | None = None,
         audio_in_events: bool = True,
+        beta: bool = False,
     ) -> None:
         """`audio_in_events`: the agent's voice goes out as `response.output_audio.delta` events (a
         WebSocket); False: it goes out as media (WebRTC), and `output_audio_buffer.*` events say when."""
         self.host = host
         self.audio_in_events = audio_in_events
+        self.beta = beta
+        """The client speaks the retired beta shape (`OpenAI-Beta: realtime=v1`): events go out in it."""
         self.output_rate = SESSION_OUTPUT_RATE if audio_in_events else WEBRTC_OUTPUT_RATE
         """The session speaks at 24 kHz for events (the format's rate), at 48 kHz for WebRTC's Opus."""
         self._send = send
@@ -245,6 +249,11 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         if not self._started:
             self._early.append(event)
             return
+        if self.beta:
+            translated = to_beta(event)
+            if translated is None:
+                return
+            event = translated
         event["event_id"] = f"event_{next(self._event_ids):06d}"
         if self._outgoing.qsize() >= MAX_OUTGOING:
             log.warning("realtime: the client is not reading its events; closing")
