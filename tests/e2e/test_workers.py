@@ -38,4 +38,7 @@ def test_a_dead_worker_takes_only_its_own_sessions_and_is_replaced(report):
     assert report["offer_after_death"] == 200
     kinds = report["realtime"]  # the Realtime API relayed by the front to a worker
     assert kinds[0] == "session.created" and "response.output_audio.delta" in kinds and kinds[-1] == "completed"
+    call = report["realtime_call"]  # a Realtime WebRTC call relayed to a worker
+    assert call[0] == "http 201" and "session.created" in call and "output_audio_buffer.started" in call, call
+    assert "response.done" in call
     assert report["exit_code"] == 0, report["stderr_tail"]

@@ -120,6 +120,31 @@ async def realtime_through_the_front(http: aiohttp.ClientSession, url: str) -> l
     return kinds
 
 
+async def realtime_call_through_the_front(http: aiohttp.ClientSession, url: str) -> list[str]:
+    """A Realtime WebRTC call: the front relays the offer to a worker, whose answer it returns."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    player = MediaPlayer(str(FIXTURES / "hello.wav"))
+    pc.addTrack(player.audio)
+    channel = pc.createDataChannel("oai-events")
+    kinds: list[str] = []
+    channel.on("message", lambda message: kinds.append(json.loads(message)["type"]))
+    await pc.setLocalDescription(await pc.createOffer())
+    async with http.post(
+        f"{url}/v1/realtime/calls", data=pc.localDescription.sdp, headers={"Content-Type": "application/sdp"}
+    ) as response:
+        kinds.append(f"http {response.status}")
+        answer = await response.text()
+    await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+
+    async def answered() -> bool:
+        return "response.done" in kinds
+
+    await until(answered, 60)
+    await pc.close()
+    player.audio.stop()
+    return kinds
+
+
 async def main() -> dict:
     from vagus.transports.webrtc import allow_loopback_candidates
 
@@ -198,6 +223,7 @@ async def main() -> dict:
             report["offer_after_death"] = await late.connect(http, url)
             clients.append(late)
             report["realtime"] = await realtime_through_the_front(http, url)
+            report["realtime_call"] = await realtime_call_through_the_front(http, url)
         for c in clients:
             await c.close()
         server.send_signal(signal.SIGTERM)

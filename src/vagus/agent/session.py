@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -451,52 +452,50 @@ class VoiceSession(Session):
         text = text.strip()
         if not text:
             return
-        self._turn_count += 1
-        now = self.clock.now()
-        turn = TurnRecord(self._turn_count, now, now, now, time.perf_counter(), user_added=True, said=True)
-        self._supersede_answer()
-        self._pending_audio = None
-        self._current = turn
-        self._response = self.spawn(self._say(turn, text), f"say-{turn.number}")
+        turn = self._own_turn(said=True)
+        self._response = self.spawn(self._answering(turn, lambda: self._say(turn, text)), f"say-{turn.number}")
 
-    async def _say(self, turn: TurnRecord, text: str) -> None:
-        outcome = "cancelled"
-        try:
-            self.playout.begin(turn.number)
-            await self.answers.speak(turn, single_text(text))
-            self.playout.close()
-            outcome = "answered"
-        except Exception:
-            outcome = "failed"
-            raise
-        finally:
-            if self._response is asyncio.current_task():
-                self._response = None
-            self.bus.publish(AnswerDone(self.clock.now(), turn.number, outcome))
+    async def _say(self, turn: TurnRecord, text: str) -> str:
+        self.playout.begin(turn.number)
+        await self.answers.speak(turn, single_text(text))
+        self.playout.close()
+        return "answered"
 
     def respond_now(self) -> int:
         """Answer the conversation as it stands now (a client asked for a response: the Realtime
         API's `response.create`); it replaces an answer not yet heard. Returns the answer's turn number."""
+        turn = self._own_turn(said=False)
+        turn.marks = {"speech_end": turn.decided, "turn_decided": turn.decided}
+        if self.summarizer is not None:
+            self.summarizer.turn_started()
+        work = self._answering(turn, lambda: self.answers.answer_now(turn))
+        self._response = self.spawn(work, f"respond-{turn.number}")
+        return turn.number
+
+    def _own_turn(self, said: bool) -> TurnRecord:
+        """A turn the agent takes without the user's words (`said`: it speaks a fixed text)."""
         self._turn_count += 1
         now = self.clock.now()
-        turn = TurnRecord(self._turn_count, now, now, now, time.perf_counter(), user_added=True)
-        turn.marks = {"speech_end": now, "turn_decided": now}
+        turn = TurnRecord(self._turn_count, now, now, now, time.perf_counter(), user_added=True, said=said)
         self._supersede_answer()
         self._pending_audio = None
         self._current = turn
-        self._response = self.spawn(self._answer_now(turn), f"respond-{turn.number}")
-        return turn.number
+        return turn
 
-    async def _answer_now(self, turn: TurnRecord) -> None:
+    async def _answering(self, turn: TurnRecord, work: Callable[[], Coroutine[Any, Any, str]]) -> None:
+        """An answer's work; whatever becomes of it, the session is free for the next and `AnswerDone`
+        says how it ended."""
         outcome = "cancelled"
         try:
-            outcome = await self.answers.answer_now(turn)
+            outcome = await work()
         except Exception:
             outcome = "failed"
             raise
         finally:
             if self._response is asyncio.current_task():
                 self._response = None
+            if self.summarizer is not None and self._response is None:
+                self.summarizer.turn_ended()
             self.bus.publish(AnswerDone(self.clock.now(), turn.number, outcome))
 
     def stop_answer(self) -> None:
@@ -533,18 +532,7 @@ class VoiceSession(Session):
         if self.vault is not None:
             self._keep_for_enrolment(speech)
 
-        outcome = "cancelled"
-        try:
-            outcome = await self.answers.respond(turn, audio, words, committed, draft)
-        except Exception:
-            outcome = "failed"
-            raise
-        finally:
-            if self._response is asyncio.current_task():
-                self._response = None
-            if self.summarizer is not None and self._response is None:
-                self.summarizer.turn_ended()
-            self.bus.publish(AnswerDone(self.clock.now(), turn.number, outcome))
+        await self._answering(turn, lambda: self.answers.respond(turn, audio, words, committed, draft))
 
     def _start_measuring(self, speech: np.ndarray) -> dict[str, asyncio.Future[Any]]:
         """The per-utterance perception measurements, each on its worker thread."""

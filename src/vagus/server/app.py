@@ -30,6 +30,7 @@ from vagus.server.auth import (
     verify_token,
 )
 from vagus.server.realtime import CALLS_KEY, client_secrets, hang_up, realtime_calls, realtime_socket
+from vagus.transports.realtime.calls import RealtimeCalls
 from vagus.transports.webrtc import SignalingError, WebRTCGateway
 
 log = logging.getLogger("vagus.server")
@@ -301,6 +302,8 @@ def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None)
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[SESSIONS_KEY] = sessions
     app[ACCESS_KEY] = access or Access(sessions.name)
+    if isinstance(sessions, LocalSessions):
+        app[CALLS_KEY] = RealtimeCalls(sessions.gateway)
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/offer", offer)

@@ -289,11 +289,8 @@ async def worker_socket(request: web.Request, host: SessionHost) -> web.StreamRe
 CALLS_KEY = web.AppKey("realtime_calls", RealtimeCalls)
 
 
-def _calls(app: web.Application, gateway: Any) -> RealtimeCalls:
-    calls = app.get(CALLS_KEY)
-    if calls is None:
-        calls = app[CALLS_KEY] = RealtimeCalls(gateway)
-    return calls
+def _calls(app: web.Application) -> RealtimeCalls | None:
+    return app.get(CALLS_KEY)
 
 
 async def realtime_calls(request: web.Request) -> web.Response:
@@ -327,7 +324,8 @@ async def realtime_calls(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS_KEY]
     try:
         if isinstance(sessions, LocalSessions):
-            calls = _calls(request.app, sessions.gateway)
+            calls = _calls(request.app)
+            assert calls is not None  # made with the app for a local host
             answer, call_id = await calls.accept(sdp, model, identity, settings)
             client = request.remote or "unknown"
             access.limits.opened(client)
@@ -364,14 +362,14 @@ async def hang_up(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
-async def worker_call(request: web.Request, gateway: Any) -> web.Response:
+async def worker_call(request: web.Request) -> web.Response:
     """The worker's side of a relayed call: `{"sdp", "model", "user", "session"}` → `{"sdp", "call_id"}`."""
     try:
         body = await request.json()
         sdp = body["sdp"]
-        answer, call_id = await _calls(request.app, gateway).accept(
-            sdp, body.get("model"), body.get("user"), body.get("session")
-        )
+        calls = _calls(request.app)
+        assert calls is not None
+        answer, call_id = await calls.accept(sdp, body.get("model"), body.get("user"), body.get("session"))
     except (ValueError, KeyError, TypeError) as exc:  # SignalingError and SettingError are ValueErrors
         return web.json_response({"error": str(exc) or "bad internal call"}, status=400)
     except HostFull as exc:

@@ -32,7 +32,8 @@ from aiohttp import web
 from vagus.agent.host import HostFull, SessionHost
 from vagus.config import AgentConfig
 from vagus.logs import setup_logging
-from vagus.server.realtime import worker_call, worker_socket
+from vagus.server.realtime import CALLS_KEY, worker_call, worker_socket
+from vagus.transports.realtime.calls import RealtimeCalls
 from vagus.transports.webrtc import SignalingError, WebRTCGateway, allow_loopback_candidates
 
 log = logging.getLogger("vagus.worker")
@@ -71,11 +72,15 @@ def internal_app(gateway: WebRTCGateway) -> web.Application:
     async def realtime(request: web.Request) -> web.StreamResponse:
         return await worker_socket(request, gateway.host)
 
-    async def call(request: web.Request) -> web.Response:
-        return await worker_call(request, gateway)
+    app[CALLS_KEY] = calls = RealtimeCalls(gateway)
+
+    async def close_calls(app: web.Application) -> None:
+        await calls.close()
+
+    app.on_shutdown.append(close_calls)
 
     app.router.add_get("/realtime", realtime)
-    app.router.add_post("/realtime/calls", call)
+    app.router.add_post("/realtime/calls", worker_call)
     return app
 
 

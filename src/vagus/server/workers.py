@@ -234,6 +234,14 @@ class WorkerPool:
 
     async def accept(self, sdp: str, kind: str, echo: str, user: str | None = None) -> tuple[str, str, str]:
         """Route an offer to the least-loaded worker that takes it: (answer sdp, type, session id)."""
+        worker, body = await self._first_taker("/offer", {"sdp": sdp, "type": kind, "echo": echo, "user": user})
+        worker.sessions[body["session_id"]] = lambda: None
+        worker.load.setdefault("session_ids", []).append(body["session_id"])
+        return body["sdp"], body["type"], body["session_id"]
+
+    async def _first_taker(self, path: str, payload: dict[str, Any]) -> tuple[Worker, dict[str, Any]]:
+        """The least-loaded ready worker that answers `POST path` with 200, and its answer. A 400 is
+        the client's fault (SignalingError, with the worker's reason); none taking it is HostFull."""
         if self.draining:
             raise HostFull("the server is draining: no new sessions")
         reasons: list[str] = []
@@ -241,9 +249,7 @@ class WorkerPool:
             worker.pending += 1
             try:
                 async with worker.http().post(
-                    "http://worker/offer",
-                    json={"sdp": sdp, "type": kind, "echo": echo, "user": user},
-                    timeout=aiohttp.ClientTimeout(total=OFFER_TIMEOUT_S),
+                    f"http://worker{path}", json=payload, timeout=aiohttp.ClientTimeout(total=OFFER_TIMEOUT_S)
                 ) as response:
                     body = await response.json()
                     code = response.status
@@ -253,9 +259,7 @@ class WorkerPool:
             finally:
                 worker.pending -= 1
             if code == 200:
-                worker.sessions[body["session_id"]] = lambda: None
-                worker.load.setdefault("session_ids", []).append(body["session_id"])
-                return body["sdp"], body["type"], body["session_id"]
+                return worker, body
             if code == 400:
                 raise SignalingError(body.get("error", "the offer could not be negotiated"))
             reasons.append(f"worker {worker.index}: {body.get('error', code)}")
@@ -277,25 +281,9 @@ class WorkerPool:
         self, sdp: str, model: str | None, user: str | None, session: dict[str, Any] | None
     ) -> tuple[str, str]:
         """A Realtime WebRTC call on the least-loaded worker that takes it: (answer SDP, call id)."""
-        reasons: list[str] = []
-        for name, http in self.realtime_candidates():
-            try:
-                async with http.post(
-                    "http://worker/realtime/calls",
-                    json={"sdp": sdp, "model": model, "user": user, "session": session},
-                    timeout=aiohttp.ClientTimeout(total=OFFER_TIMEOUT_S),
-                ) as response:
-                    body = await response.json()
-                    code = response.status
-            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                reasons.append(f"{name}: {exc.__class__.__name__}")
-                continue
-            if code == 200:
-                return body["sdp"], body["call_id"]
-            if code == 400:
-                raise SignalingError(body.get("error", "the offer could not be negotiated"))
-            reasons.append(f"{name}: {body.get('error', code)}")
-        raise HostFull("no worker can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")")
+        payload = {"sdp": sdp, "model": model, "user": user, "session": session}
+        _, body = await self._first_taker("/realtime/calls", payload)
+        return body["sdp"], body["call_id"]
 
     def watch_end(self, session_id: str, callback: Callable[[], None]) -> None:
         """Call `callback` once the session ends (or its worker dies)."""

@@ -12,6 +12,7 @@ import asyncio
 import fractions
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,42 @@ def frame_to_mono_float(frame: AvAudioFrame) -> np.ndarray:
     return mono.astype(np.float32, copy=False)
 
 
+async def microphone(track: MediaStreamTrack, timeout_s: float) -> AsyncIterator[np.ndarray]:
+    """A peer's audio track as 16 kHz mono float32 blocks, one per received frame. Ends when nothing
+    has come for `timeout_s`: browsers send audio continuously, silence included, so a peer that
+    sends nothing that long has gone (closed tab, lost network) even if ICE has not noticed.
+    MediaStreamError when the track ends."""
+    resampler: StreamResampler | None = None
+    while True:
+        try:
+            frame = await asyncio.wait_for(track.recv(), timeout_s)
+        except TimeoutError:
+            return
+        if not isinstance(frame, AvAudioFrame):
+            continue  # an audio track yields audio frames; anything else is skipped
+        pcm = frame_to_mono_float(frame)
+        if resampler is None or resampler.from_rate != frame.sample_rate:
+            resampler = StreamResampler(frame.sample_rate, INPUT_RATE)
+        pcm16k = resampler.process(pcm)
+        if pcm16k.size:
+            yield pcm16k
+
+
+async def answer_offer(
+    pc: RTCPeerConnection, sdp: str, got_audio: asyncio.Event, hosted: HostedSession, jitter_prefetch: int
+) -> None:
+    """Take the offer, send the agent's voice back, answer (SignalingError for what the peer got wrong)."""
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+    except ValueError as exc:
+        raise SignalingError(f"malformed SDP: {exc}") from None
+    if not got_audio.is_set():
+        raise SignalingError("the offer carries no audio track the agent can listen to")
+    pc.addTrack(AgentAudioTrack(hosted))
+    _shorten_jitter_buffer(pc, jitter_prefetch)
+    await pc.setLocalDescription(await pc.createAnswer())
+
+
 class AgentAudioTrack(MediaStreamTrack):
     """The agent's voice: the 20 ms frames at 48 kHz that the host's tick pulls for this session."""
 
@@ -138,27 +175,12 @@ class WebRTCPeer:
             log.debug("dropping event for closing channel", exc_info=True)
 
     async def read_microphone(self, track: MediaStreamTrack) -> None:
-        resampler: StreamResampler | None = None
         clock = self.session.clock
-        timeout = self.gateway.inactivity_timeout_s
         try:
-            while True:
-                try:
-                    frame = await asyncio.wait_for(track.recv(), timeout)
-                except TimeoutError:
-                    # Browsers send audio continuously, silence included: a peer that sends nothing
-                    # for this long has gone (closed tab, lost network) even if ICE has not noticed.
-                    log.info("session %s: no audio for %.0f s", self.session.id, timeout)
-                    break
-                if not isinstance(frame, AvAudioFrame):
-                    continue  # an audio track yields audio frames; anything else is skipped
-                pcm = frame_to_mono_float(frame)
-                if resampler is None or resampler.from_rate != frame.sample_rate:
-                    resampler = StreamResampler(frame.sample_rate, INPUT_RATE)
-                pcm16k = resampler.process(pcm)
-                if pcm16k.size:
-                    self.frames_in += 1
-                    self.hosted.feed(pcm16k, clock.now() - len(pcm16k) / INPUT_RATE)
+            async for pcm16k in microphone(track, self.gateway.inactivity_timeout_s):
+                self.frames_in += 1
+                self.hosted.feed(pcm16k, clock.now() - len(pcm16k) / INPUT_RATE)
+            log.info("session %s: no audio for %.0f s", self.session.id, self.gateway.inactivity_timeout_s)
         except MediaStreamError:
             log.info("session %s: peer's audio ended", self.session.id)
         finally:
@@ -303,15 +325,7 @@ class WebRTCGateway:
             if pc.connectionState in ("failed", "closed"):
                 await peer.close(f"connection {pc.connectionState}")
 
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except ValueError as exc:
-            raise SignalingError(f"malformed SDP: {exc}") from None
-        if not got_audio.is_set():
-            raise SignalingError("the offer carries no audio track the agent can listen to")
-        pc.addTrack(AgentAudioTrack(peer.hosted))
-        _shorten_jitter_buffer(pc, self.jitter_prefetch)
-        await pc.setLocalDescription(await pc.createAnswer())
+        await answer_offer(pc, sdp, got_audio, peer.hosted, self.jitter_prefetch)
 
     async def close(self) -> None:
         await asyncio.gather(*(peer.close("server shutdown") for peer in list(self.peers.values())))

@@ -12,21 +12,12 @@ import json
 import logging
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCSessionDescription
+from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
-from av import AudioFrame as AvAudioFrame
 
-from vagus.audio.resample import StreamResampler
 from vagus.transports.realtime.audio import SESSION_INPUT_RATE
 from vagus.transports.realtime.connection import RealtimeConnection
-from vagus.transports.webrtc import (
-    AgentAudioTrack,
-    SignalingError,
-    WebRTCGateway,
-    _shorten_jitter_buffer,
-    check_offer,
-    frame_to_mono_float,
-)
+from vagus.transports.webrtc import SignalingError, WebRTCGateway, answer_offer, check_offer, microphone
 
 log = logging.getLogger("vagus.realtime.calls")
 
@@ -51,24 +42,12 @@ class RealtimeCall:
             channel.send(text)
 
     async def read_microphone(self, track: MediaStreamTrack) -> None:
-        resampler: StreamResampler | None = None
         hosted = self.connection.hosted
         assert hosted is not None
         clock = hosted.session.clock
         try:
-            while True:
-                try:
-                    frame = await asyncio.wait_for(track.recv(), self.calls.gateway.inactivity_timeout_s)
-                except TimeoutError:
-                    break
-                if not isinstance(frame, AvAudioFrame):
-                    continue
-                pcm = frame_to_mono_float(frame)
-                if resampler is None or resampler.from_rate != frame.sample_rate:
-                    resampler = StreamResampler(frame.sample_rate, SESSION_INPUT_RATE)
-                pcm16k = resampler.process(pcm)
-                if pcm16k.size:
-                    self.connection.hear(pcm16k, clock.now() - len(pcm16k) / SESSION_INPUT_RATE)
+            async for pcm16k in microphone(track, self.calls.gateway.inactivity_timeout_s):
+                self.connection.hear(pcm16k, clock.now() - len(pcm16k) / SESSION_INPUT_RATE)
         except MediaStreamError:
             pass
         finally:
@@ -156,15 +135,7 @@ class RealtimeCalls:
             if pc.connectionState in ("failed", "closed"):
                 await call.close(f"connection {pc.connectionState}")
 
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except ValueError as exc:
-            raise SignalingError(f"malformed SDP: {exc}") from None
-        if not got_audio.is_set():
-            raise SignalingError("the offer carries no audio track the agent can listen to")
-        pc.addTrack(AgentAudioTrack(hosted))
-        _shorten_jitter_buffer(pc, self.gateway.jitter_prefetch)
-        await pc.setLocalDescription(await pc.createAnswer())
+        await answer_offer(pc, sdp, got_audio, hosted, self.gateway.jitter_prefetch)
 
     async def hang_up(self, call_id: str) -> bool:
         call = self.calls.get(call_id)
