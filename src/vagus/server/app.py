@@ -276,18 +276,30 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response(request.app[SESSIONS_KEY].status())
 
 
-async def token(request: web.Request) -> web.Response:
-    """Mint a session token for a caller holding the API key: `{"identity": "…"}` (optional)."""
+async def minting_request(request: web.Request, what: str) -> dict[str, Any] | web.Response:
+    """The JSON object body of a request that mints a credential (a session token, a client secret),
+    or the error response: minting needs the API key and a secret to sign with."""
     access = request.app[ACCESS_KEY]
     if access.api_key is None or access.secret is None:
-        return _error(404, "token minting is not enabled (set server.api_key and server.secret)")
+        return _error(404, f"{what} is not enabled (set server.api_key and server.secret)")
     if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
         return _error(401, "the API key is required (Authorization: Bearer …)")
     try:
         body = json.loads(await request.read() or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError):
         return _error(400, "body must be JSON")
-    identity = body.get("identity", "user") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    return body
+
+
+async def token(request: web.Request) -> web.Response:
+    """Mint a session token for a caller holding the API key: `{"identity": "…"}` (optional)."""
+    access = request.app[ACCESS_KEY]
+    body = await minting_request(request, "token minting")
+    if isinstance(body, web.Response):
+        return body
+    identity = body.get("identity", "user")
     if not isinstance(identity, str) or not 0 < len(identity) <= 200:
         return _error(400, "identity must be a string of 1-200 characters")
     minted = mint_token(access.secret, identity, access.agent, access.token_ttl_s)

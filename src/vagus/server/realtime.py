@@ -199,19 +199,12 @@ async def pump(ws: web.WebSocketResponse, connection: RealtimeConnection) -> Non
 
 async def client_secrets(request: web.Request) -> web.Response:
     """`POST /v1/realtime/client_secrets`: a short-lived `ek_…` secret for a browser."""
-    from vagus.server.app import ACCESS_KEY, SESSIONS_KEY, _error
+    from vagus.server.app import ACCESS_KEY, SESSIONS_KEY, _error, minting_request
 
     access = request.app[ACCESS_KEY]
-    if access.api_key is None or access.secret is None:
-        return _error(404, "client secrets are not enabled (set server.api_key and server.secret)")
-    if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
-        return _error(401, "the API key is required (Authorization: Bearer …)")
-    try:
-        body = json.loads(await request.read() or b"{}")
-    except (ValueError, RecursionError):
-        return _error(400, "body must be JSON")
-    if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
+    body = await minting_request(request, "client secret minting")
+    if isinstance(body, web.Response):
+        return body
     low, high, default = SECRET_TTL_S
     expires = body.get("expires_after") or {}
     seconds = expires.get("seconds", default) if isinstance(expires, dict) else None
