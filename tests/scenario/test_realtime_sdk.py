@@ -492,3 +492,52 @@ async def test_the_retired_beta_shape_for_older_clients(services, offline_config
     assert "conversation.item.created" in kinds and "conversation.item.added" not in kinds
     assert not any(k.startswith(("response.output_audio", "response.output_text")) for k in kinds)
     assert done["response"]["status"] == "completed" and done["response"]["output"][0]["content"][0]["type"] == "audio"
+
+
+async def test_a_commit_with_turn_detection_on_ends_the_turn_now(services, offline_config):
+    async with realtime_server(services, offline_config) as (url, _host):
+        client = AsyncOpenAI(base_url=url, api_key="sk-anything")
+        async with client.realtime.connect(model="vagus") as connection:
+            events = Events(connection)
+            detection = {"type": "server_vad", "silence_duration_ms": 5000}  # it would wait 5 s by itself
+            await connection.session.update(
+                session={"type": "realtime", "audio": {"input": {"turn_detection": detection}}}
+            )
+            await events.until("session.updated")
+            await connection.input_audio_buffer.commit()
+            empty = await events.until("error")
+            await send_audio(connection, pcm24("hello", pad_s=0.3))
+            await connection.input_audio_buffer.commit()
+            committed = await events.until("input_audio_buffer.committed")
+            done = await events.until("response.done")
+    assert empty["error"]["code"] == "input_audio_buffer_commit_empty"
+    stopped = events.of("input_audio_buffer.speech_stopped")
+    assert stopped and stopped[0]["item_id"] == committed["item_id"]
+    assert done["response"]["status"] == "completed"
+
+
+async def test_items_can_be_inserted_where_the_client_says(services, offline_config):
+    async with realtime_server(services, offline_config) as (url, host):
+        client = AsyncOpenAI(base_url=url, api_key="sk-anything")
+        async with client.realtime.connect(model="vagus") as connection:
+            events = Events(connection)
+
+            def text(role: str, words: str, item_id: str) -> dict[str, Any]:
+                kind = "output_text" if role == "assistant" else "input_text"
+                return {"id": item_id, "type": "message", "role": role, "content": [{"type": kind, "text": words}]}
+
+            await connection.conversation.item.create(item=text("user", "My name is Ann.", "a"))
+            await connection.conversation.item.create(item=text("assistant", "Hi Ann!", "b"))
+            await connection.conversation.item.create(
+                item=text("system", "Speak briefly.", "c"), previous_item_id="root"
+            )
+            await connection.conversation.item.create(item=text("user", "I live in Rome.", "d"), previous_item_id="a")
+            await connection.conversation.item.create(item=text("user", "?", "e"), previous_item_id="nope")
+            missing = await events.until("error")
+            added = [e for e in events.seen if e["type"] == "conversation.item.added"]
+            entries = [(e.role, e.content) for e in next(iter(host)).session.conversation.entries]
+    assert missing["error"]["param"] == "previous_item_id"
+    assert [(e["item"]["id"], e["previous_item_id"]) for e in added] == [("a", None), ("b", "a"), ("c", None),
+                                                                          ("d", "a")]  # fmt: skip
+    assert entries == [("system", "Speak briefly."), ("user", "My name is Ann."), ("user", "I live in Rome."),
+                       ("assistant", "Hi Ann!")]  # fmt: skip

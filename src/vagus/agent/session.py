@@ -389,6 +389,15 @@ class VoiceSession(Session):
         if decision is not None:
             self._turn_ended(decision)
 
+    def end_turn_now(self) -> bool:
+        """End the user's turn in progress now and answer it as usual (a client committed its audio:
+        the Realtime API's `input_audio_buffer.commit` with turn detection on). False: no speech."""
+        decision = self.endpointer.end_now(self.clock.now())
+        if decision is None:
+            return False
+        self._turn_ended(decision)
+        return True
+
     # ---- user speech and turns ----------------------------------------------------------------------
 
     def _speech_started(self, tr: VadTransition) -> None:

@@ -111,6 +111,16 @@ class Conversation:
         if self.on_added is not None:
             self.on_added()
 
+    def insert_after(self, entry: Entry, before: Entry | None) -> None:
+        """Put an entry right after `before` (None: first): a client inserting into the conversation."""
+        index = 0 if before is None else next(i for i, e in enumerate(self.entries) if e is before) + 1
+        entry.cost = entry.tokens(self._counter())
+        self.entries.insert(index, entry)
+        self._kept_tokens += entry.tokens()
+
+    def position(self, entry: Entry) -> int | None:
+        return next((i for i, e in enumerate(self.entries) if e is entry), None)
+
     def remove(self, entry: Entry) -> bool:
         """Take one entry out (a client deleted it: the Realtime API's `conversation.item.delete`)."""
         for i, kept in enumerate(self.entries):

@@ -207,6 +207,12 @@ class SilenceEndpointer:
             return self._decide(self._speech_end, now, reason)
         return None
 
+    def end_now(self, now: float, reason: str = "client_commit") -> TurnDecision | None:
+        """End the turn in progress at once (a client committed its audio), or None if there is none."""
+        if self._speech_start is None:
+            return None
+        return self._decide(now if self._speaking else self._speech_end, now, reason)
+
     def _decide(self, speech_end: float, now: float, reason: str) -> TurnDecision:
         start = self._speech_start if self._speech_start is not None else speech_end
         decision = TurnDecision(start, speech_end, now, reason, self.probability)

@@ -25,6 +25,8 @@ from vagus.transports.realtime.audio import (
     OutputEncoder,
 )
 from vagus.transports.realtime.items import (
+    FRAME,
+    FRAME_S,
     MAX_EVENT_CHARS,
     MAX_PENDING_INPUT_S,
     MIN_COMMIT_S,
@@ -135,11 +137,8 @@ class ClientEvents:
 
     async def _commit(self, event: dict[str, Any]) -> None:
         if not self._is_manual:
-            raise ClientError(
-                "with turn detection on, the server commits the audio itself (set "
-                "audio.input.turn_detection to null to commit by hand)",
-                "input_audio_buffer_commit_unsupported",
-            )
+            await self._commit_heard_speech()
+            return
         if self._manual_samples < MIN_COMMIT_S * SESSION_INPUT_RATE:
             ms = self._manual_samples * 1000 // SESSION_INPUT_RATE
             raise ClientError(
@@ -155,6 +154,17 @@ class ClientEvents:
         self._add_item(item, previous)
         self._track(self._transcribe_item(item_id, audio))
 
+    async def _commit_heard_speech(self) -> None:
+        """With turn detection on: once the audio sent so far has been heard, the user's turn in
+        progress ends now (as if the silence had run out)."""
+        hosted = self.hosted
+        assert hosted is not None
+        while (self._input_samples >= FRAME or hosted.inbox) and not self._closed:
+            await asyncio.sleep(FRAME_S)
+        if not hosted.session.end_turn_now():
+            raise ClientError("buffer too small: no speech has been heard since the last turn",
+                              "input_audio_buffer_commit_empty")  # fmt: skip
+
     async def _clear(self, event: dict[str, Any]) -> None:
         self._manual, self._manual_samples = [], 0
         self._input.clear()
@@ -169,14 +179,8 @@ class ClientEvents:
         item = event.get("item")
         if not isinstance(item, dict):
             raise ClientError("item must be an object", "invalid_value", "item")
-        previous = event.get("previous_item_id")
         last = self._last_item()
-        if previous not in (None, last) and not (previous == "root" and last is None):
-            raise ClientError(
-                "items can only be added at the end of the conversation (previous_item_id: the last item)",
-                "invalid_value",
-                "previous_item_id",
-            )
+        after = self._insertion_point(event.get("previous_item_id"), last)
         item_id = item.get("id") or new_id("item")
         if not isinstance(item_id, str) or len(item_id) > 64:
             raise ClientError("item.id must be a string of at most 64 characters", "invalid_value", "item.id")
@@ -202,8 +206,17 @@ class ClientEvents:
                 return
             text = " ".join(texts).strip()
             entry = Entry(role, text)
+            if after is not None:  # inserted: into the context at the same place, then it is done
+                previous_entry = None if after == "root" else self._entries[after]
+                conversation.insert_after(entry, previous_entry)
+                self._entries[item_id] = entry
+                self._insert_item(stored, None if after == "root" else after)
+                return
             conversation._add(entry)
             self._entries[item_id] = entry
+        elif after is not None:
+            raise ClientError("only text messages can be inserted before the end of the conversation",
+                              "invalid_value", "previous_item_id")  # fmt: skip
         elif kind == "function_call_output":
             call_id, output = item.get("call_id"), item.get("output")
             if not isinstance(call_id, str) or call_id not in self._open_calls:
@@ -231,6 +244,25 @@ class ClientEvents:
                 "item.type must be message, function_call or function_call_output", "invalid_value", "item.type"
             )
         self._add_item(stored, last)
+
+    def _insertion_point(self, previous: Any, last: str | None) -> str | None:
+        """None: at the end; "root": first; else the item the new one goes right after."""
+        if previous is None or previous == last or (previous == "root" and last is None):
+            return None
+        if previous == "root":
+            return "root"
+        if not isinstance(previous, str) or previous not in self.items:
+            raise ClientError(f"no item with id {previous!r}", "item_not_found", "previous_item_id")
+        if previous not in self._entries:
+            raise ClientError(f"item {previous!r} is not in the conversation yet", "invalid_value", "previous_item_id")
+        return previous
+
+    def _insert_item(self, item: dict[str, Any], previous: str | None) -> None:
+        index = 0 if previous is None else self._order.index(previous) + 1
+        self.items[item["id"]] = item
+        self._order.insert(index, item["id"])
+        self._emit({"type": "conversation.item.added", "previous_item_id": previous, "item": as_json(item)})
+        self._emit({"type": "conversation.item.done", "previous_item_id": previous, "item": as_json(item)})
 
     async def _item_delete(self, event: dict[str, Any]) -> None:
         item_id = self._known_item(event)

@@ -40,6 +40,8 @@ from vagus.transports.realtime.audio import (
 from vagus.transports.realtime.beta import to_beta
 from vagus.transports.realtime.client_events import ClientEvents
 from vagus.transports.realtime.items import (
+    FRAME,
+    FRAME_S,
     MAX_PENDING_INPUT_S,
     Response,
     client_side_tool,
@@ -52,15 +54,12 @@ from vagus.transports.realtime.settings import (
 
 log = logging.getLogger("vagus.realtime")
 
-FRAME = 320
-"""20 ms at 16 kHz: what the host takes per tick."""
 INPUT_LEAD_S = 0.04
 """Audio that arrives faster than real time (a file sent at once) is fed at the pace of a microphone,
 at most this far ahead of the clock, so the turn logic sees the timing it would see live."""
 MAX_OUTGOING = 5000
 """Events waiting for a client that does not read: beyond this the connection is closed."""
 WEBRTC_OUTPUT_RATE = 48000
-FRAME_S = FRAME / SESSION_INPUT_RATE
 
 
 class RealtimeConnection(ClientEvents, SessionEvents):

@@ -21,6 +21,9 @@ from vagus.transports.realtime.audio import (
 
 log = logging.getLogger("vagus.realtime")
 
+FRAME = 320
+"""20 ms at 16 kHz: what the host takes per tick."""
+FRAME_S = FRAME / SESSION_INPUT_RATE
 MAX_PENDING_INPUT_S = 300.0
 """Audio waiting to be heard (or, manual mode, to be committed) beyond this is refused with an error."""
 MAX_EVENT_CHARS = 16 * 1024 * 1024
