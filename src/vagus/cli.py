@@ -101,6 +101,14 @@ def _parser() -> argparse.ArgumentParser:
     prints.add_argument("name", nargs="?", help="delete: whose voiceprint")
     prints.add_argument("--config", type=Path, help="agent config with perception.vault")
 
+    evaluate = sub.add_parser("eval", help="run a suite of conversations over combinations of providers; rank them")
+    evaluate.add_argument("suite", type=Path, nargs="?", help="the suite (YAML); --builtin for the built-in one")
+    evaluate.add_argument("--builtin", action="store_true", help="the built-in suite (turn-taking, noise, echo …)")
+    evaluate.add_argument("--matrix", type=Path, help="combinations to compare (YAML; default: the suite's base)")
+    evaluate.add_argument("--out", type=Path, required=True, help="folder for runs and reports (resumable)")
+    evaluate.add_argument("--fresh", action="store_true", help="run everything again instead of resuming")
+    evaluate.add_argument("--write-config", type=Path, help="write the best combination's agent config here")
+
     memory = sub.add_parser("memory", help="what the agent remembers about users (memory.path): list or forget")
     memory.add_argument("action", choices=["list", "forget"])
     memory.add_argument("user", nargs="?", help="one user (list: their facts; forget: required)")
@@ -442,6 +450,56 @@ async def _talk_and_close(
         await services.close()
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from vagus.evals.suite import load_matrix, load_suite
+
+    if (args.suite is None) == (not args.builtin):
+        raise ConfigError("name a suite file or --builtin (one of them)")
+    suite = load_suite(None if args.builtin else args.suite)
+    matrix = load_matrix(args.matrix)
+    return asyncio.run(_run_eval(suite, matrix, args))
+
+
+async def _run_eval(suite: Any, matrix: Any, args: argparse.Namespace) -> int:
+    import yaml
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from vagus.evals.report import summarise, write_reports
+    from vagus.evals.runner import run_suite
+    from vagus.evals.suite import merged
+
+    console = Console(stderr=True)
+    total = len(suite.scenarios) * len(matrix.combinations)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("evaluating", total=total)
+
+        def step(what: str) -> None:
+            progress.update(task, advance=1, description=what)
+
+        runs = await run_suite(suite, matrix, args.out, fresh=args.fresh, on_progress=step)
+    summary = summarise(suite, runs)
+    write_reports(args.out, suite, runs, summary)
+    table = Table(title=f"{suite.name}: {total} conversations")
+    for column in ("combination", "score", "met", "p50 ms", "p95 ms", "WER", "stop ms", "false barge-ins"):
+        table.add_column(column)
+    for s in summary:
+        table.add_row(s["combination"], f"{s['score']:.3f}", f"{s['passed_turns']}/{s['turns']}",
+                      str(s["latency_p50_ms"]), str(s["latency_p95_ms"]), str(s["wer"]),
+                      str(s["interruption_stop_ms_p50"]), str(s["false_barge_ins"]))  # fmt: skip
+    Console().print(table)
+    print(f"report: {args.out / 'report.html'}")
+    if args.write_config is not None and summary:
+        best = summary[0]["combination"]
+        config = merged(suite.base, matrix.combinations[best])
+        header = f"# the best combination of {suite.name} ({best}), written by vagus eval\n"
+        args.write_config.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        print(f"best: {best} → {args.write_config}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.log_level, json_lines=not args.plain_logs, transcripts=args.log_transcripts or None)
@@ -453,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             "memory": _memory,
             "enroll": _enroll,
             "voiceprints": _voiceprints,
+            "eval": _eval,
         }
         return commands[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:

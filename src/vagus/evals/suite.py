@@ -1,0 +1,161 @@
+"""A suite of scenarios and a matrix of combinations, as YAML.
+
+A scenario is a scripted caller: user turns (text spoken by an offline voice, or a recording), each
+followed by a silence that leaves room for the answer (`then_s`) — or cut short to talk over it (a
+barge-in) — under conditions (noise at an SNR, the agent's own voice echoing from a loudspeaker), with
+expectations per turn (keywords in the answer, a tool called, a length limit, an interruption).
+
+A matrix names combinations: each is a partial agent config laid over the suite's base config, so a
+combination can swap any provider or setting (`stt`, `llm`, `tts`, `turns`, `senses` …).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from vagus.config import AgentConfig, ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Expect(_Strict):
+    keywords: list[str] = Field(
+        default_factory=list, description="each must appear in the answer; 'a|b' accepts either (case-insensitive)"
+    )
+    tool: str | None = Field(None, description="a tool the agent must have called for this turn")
+    max_words: int | None = Field(None, ge=1, description="the answer's length limit, in words")
+    interrupts: bool = Field(False, description="this turn talks over the answer and must stop it")
+
+
+class Turn(_Strict):
+    say: str | None = Field(None, description="what the user says (spoken by the offline user voice)")
+    audio: Path | None = Field(None, description="or a recording of it (any rate; mono or stereo)")
+    then_s: float = Field(6.0, ge=0, le=120, description="silence after this turn before the next (the answer)")
+    rate: float = Field(1.0, ge=0.5, le=2.0, description="speaking rate of the user voice (1: its own)")
+    pause_after: str | None = Field(
+        None, description="split `say` here with a mid-sentence pause (tests turn-taking): 'I want to | book'"
+    )
+    pause_s: float = Field(1.0, ge=0, le=10, description="length of that pause")
+    expect: Expect = Field(default_factory=Expect)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Turn:
+        if (self.say is None) == (self.audio is None):
+            raise ValueError("a turn says something (`say`) or plays a recording (`audio`), one of them")
+        if self.pause_after is not None and (self.say is None or self.pause_after not in self.say):
+            raise ValueError(f"pause_after {self.pause_after!r} is not in what the turn says")
+        return self
+
+
+class Conditions(_Strict):
+    noise_snr_db: float | None = Field(None, ge=-10, le=60, description="steady noise under the user's speech")
+    echo: bool = Field(False, description="the agent's voice reaches the microphone (a loudspeaker, no headset)")
+    seed: int = Field(0, description="the noise's random seed (a run is reproducible)")
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    turns: list[Turn] = Field(min_length=1, max_length=50)
+    conditions: Conditions = Field(default_factory=Conditions)
+    lead_s: float = Field(0.5, ge=0, le=10, description="silence before the first turn")
+
+
+class Weights(_Strict):
+    quality: float = Field(0.7, ge=0, le=1, description="share of the score from expectations met")
+    latency: float = Field(0.3, ge=0, le=1, description="share from end of speech → first audio (p50)")
+    latency_budget_ms: float = Field(2000, gt=0, description="p50 at which the latency part is worth nothing")
+
+
+class Suite(_Strict):
+    name: str = "suite"
+    base: dict[str, Any] = Field(default_factory=dict, description="the agent config every combination starts from")
+    scenarios: list[Scenario] = Field(min_length=1)
+    weights: Weights = Field(default_factory=Weights)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Suite:
+        names = [s.name for s in self.scenarios]
+        if len(set(names)) != len(names):
+            raise ValueError("scenario names must be unique")
+        return self
+
+
+class Matrix(_Strict):
+    combinations: dict[str, dict[str, Any]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names(self) -> Matrix:
+        for name in self.combinations:
+            if not name.replace("_", "").replace("-", "").replace(".", "").isalnum() or len(name) > 64:
+                raise ValueError(f"combination name {name!r}: letters, digits, _ - . (at most 64)")
+        return self
+
+
+BUILTIN = Path(__file__).with_name("builtin.yaml")
+
+
+def _read(path: Path, what: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} file {path} is not valid YAML: {exc}") from None
+
+
+def load_suite(path: Path | None) -> Suite:
+    """A suite from YAML (None: the built-in one); ConfigError names the field that is wrong."""
+    source = path or BUILTIN
+    try:
+        suite = Suite.model_validate(_read(source, "suite") or {})
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, source)) from None
+    for scenario in suite.scenarios:  # recordings are relative to the suite file
+        for turn in scenario.turns:
+            if turn.audio is not None and not turn.audio.is_absolute():
+                turn.audio = source.parent / turn.audio
+    combined(suite.base, {})  # the base must be a valid config
+    return suite
+
+
+def load_matrix(path: Path | None) -> Matrix:
+    if path is None:
+        return Matrix(combinations={"default": {}})
+    try:
+        return Matrix.model_validate(_read(path, "matrix") or {})
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, path)) from None
+
+
+def combined(base: dict[str, Any], overrides: dict[str, Any]) -> AgentConfig:
+    """The agent config of one combination: `overrides` laid over `base` (nested sections merge)."""
+    data = _merge(_merge({}, base), overrides)
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, Path("combination"))) from None
+
+
+def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    return _merge(_merge({}, base), overrides)
+
+
+def _merge(into: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            into[key] = _merge(dict(into[key]), value)
+        else:
+            into[key] = value
+    return into
+
+
+def _first_error(exc: ValidationError, where: Path) -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in error["loc"]) or "(top)"
+    return f"{where}: {field}: {error['msg']}"

@@ -1,0 +1,106 @@
+"""`vagus eval` end to end: a small suite (3 scenarios) over 2 combinations with the offline models,
+as a user runs it: the runs, the ranking, the report files, `--write-config`, resuming, and the HTML
+report in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.netns import run_report
+
+pytestmark = pytest.mark.slow
+
+SUITE = """
+name: small
+scenarios:
+  - name: greeting
+    turns:
+      - say: "Hello there."
+        expect: {max_words: 40}
+  - name: arithmetic
+    turns:
+      - say: "What is seven times six?"
+        expect: {keywords: ["42|forty two"]}
+  - name: barge_in
+    turns:
+      - say: "Tell me everything about the history of Rome."
+        then_s: 3.5
+      - say: "Wait, stop please."
+        expect: {interrupts: true}
+"""
+MATRIX = """
+combinations:
+  smart_turn: {}
+  slow_silence: {turns: {end_of_turn: {model: none}, silence_ms: 2000}}
+"""
+
+
+def vagus(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "vagus", "--log-level", "warning", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("eval")
+    (folder / "suite.yaml").write_text(SUITE)
+    (folder / "matrix.yaml").write_text(MATRIX)
+    proc = vagus("eval", str(folder / "suite.yaml"), "--matrix", str(folder / "matrix.yaml"),
+                 "--out", str(folder / "out"), "--write-config", str(folder / "best.yaml"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (folder / "stdout.txt").write_text(proc.stdout)
+    return folder
+
+
+def test_the_runs_are_measured_and_ranked(evaluated):
+    results = json.loads((evaluated / "out" / "results.json").read_text())
+    runs = results["runs"]
+    assert sorted((r["combination"], r["scenario"]) for r in runs) == sorted(
+        (c, s) for c in ("smart_turn", "slow_silence") for s in ("greeting", "arithmetic", "barge_in")
+    )
+    summary = {s["combination"]: s for s in results["summary"]}
+    good, slow = summary["smart_turn"], summary["slow_silence"]
+    assert good["passed_turns"] == good["turns"] == 4, [r["rows"] for r in runs if r["combination"] == "smart_turn"]
+    assert good["latency_p50_ms"] > 0 and good["asr_ttlw_p50_ms"] > 0 and good["tts_ttfb_p50_ms"] > 0
+    assert good["interruption_stop_ms_p50"] is not None and good["false_barge_ins"] == 0
+    assert good["wer"] < 0.2 and slow["wer"] < 0.2
+    assert slow["latency_p50_ms"] > good["latency_p50_ms"] + 1000  # two seconds of silence before each answer
+    assert results["summary"][0]["combination"] == "smart_turn" and good["pareto"]
+    assert "smart_turn" in (evaluated / "stdout.txt").read_text()
+
+
+def test_the_report_files_and_the_winning_config(evaluated):
+    out = evaluated / "out"
+    lines = (out / "turns.csv").read_text().splitlines()
+    assert lines[0].startswith("combination,scenario,turn") and len(lines) == 1 + 2 * 4
+    best = yaml.safe_load((evaluated / "best.yaml").read_text()) or {}
+    assert best == {}  # the winner is the suite's base config as it is
+    html = (out / "report.html").read_text()
+    assert "<script" not in html and "http" not in html.split("</style>")[0]  # nothing fetched
+    assert html.count("<svg") == 3
+
+
+def test_a_second_run_resumes(evaluated):
+    before = {p.name: p.stat().st_mtime_ns for p in (evaluated / "out" / "runs").iterdir()}
+    proc = vagus("eval", str(evaluated / "suite.yaml"), "--matrix", str(evaluated / "matrix.yaml"),
+                 "--out", str(evaluated / "out"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = {p.name: p.stat().st_mtime_ns for p in (evaluated / "out" / "runs").iterdir()}
+    assert before == after  # nothing ran again
+
+
+@pytest.mark.browser
+def test_the_report_opens_in_a_browser(evaluated):
+    shot = evaluated / "report.png"
+    report = run_report(Path(__file__).parents[1] / "e2e" / "eval_report_session.py",
+                        str(evaluated / "out" / "report.html"), str(shot), browser=True, timeout=120)  # fmt: skip
+    assert report["errors"] == [] and report["other_requests"] == []
+    assert len(report["figures"]) == 3 and all(w > 200 and h > 100 and paths > 3 for w, h, paths in report["figures"])
+    assert report["summary_rows"] == 2 and "pass" in report["grid"]
+    assert shot.stat().st_size > 20_000

@@ -1,0 +1,99 @@
+"""The evaluation's measures on constructed timelines: WER's normal form, keywords, which session turn
+answers which scripted turn, latency and cut-ins, interruption stop times and false barge-ins, the
+score and the Pareto front, and the suite's checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from vagus.config import ConfigError
+from vagus.evals.caller import Spoken
+from vagus.evals.metrics import (
+    interruption_rows,
+    keyword_found,
+    match,
+    normalise,
+    turn_metrics,
+    word_error_rate,
+)
+from vagus.evals.report import pareto, summarise
+from vagus.evals.suite import Expect, Suite, combined, load_suite
+
+
+def test_wer_compares_words_not_spelling():
+    assert normalise("What is 7 times 6?") == "what is seven times six"
+    assert word_error_rate("What is seven times six?", "what is 7 times 6") == 0.0
+    assert word_error_rate("Wait, stop please.", "Great.") == 1.0
+    assert word_error_rate("a b c d", "a x c d") == pytest.approx(0.25)
+    assert keyword_found("42|forty two", "Seven times six is forty-two.")
+    assert keyword_found("42|forty two", "It is 42.") and not keyword_found("42", "It is 420.")
+
+
+def spoken(index: int, start: float, end: float, **expect) -> Spoken:  # type: ignore[no-untyped-def]
+    return Spoken(index, f"turn {index}", start, end, Expect(**expect))
+
+
+def test_turns_are_matched_by_where_their_speech_lies():
+    script = [spoken(0, 0.5, 2.0), spoken(1, 8.0, 9.0)]
+    records = [
+        {"turn": 1, "speech_start": 0.45, "speech_end": 1.1},  # the session split the first turn in two
+        {"turn": 2, "speech_start": 1.4, "speech_end": 2.0},
+        {"turn": 3, "speech_start": 20.0, "speech_end": 21.0},  # something nobody scripted
+    ]
+    matched = match(script, records)
+    assert [r["turn"] for r in matched[0]] == [1, 2] and matched[1] == []
+
+
+def test_latency_cut_ins_and_expectations():
+    s = spoken(0, 0.5, 2.0, keywords=["42|forty two"], max_words=5, tool="calculate")
+    record = {"turn": 1, "speech_start": 0.5, "speech_end": 2.0, "user_text": "What is 7 times 6?",
+              "agent_text": "**Seven** times six is forty-two, as you know.", "agent_audio_start": 2.61,
+              "latency": {"stages_ms": {"stt": 300.0, "llm_first_token": 20.0, "tts_first_audio": 90.0}}}  # fmt: skip
+    row = turn_metrics(s, [record], {1: ["calculate"]}, None)
+    assert row["latency_ms"] == pytest.approx(610.0) and row["asr_ttlw"] == 300.0 and row["tts_ttfb"] == 90.0
+    assert row["markup_leaks"] >= 1 and not row.get("cut_in")
+    assert row["failures"] == ["8 words (at most 5)", "markup in the spoken answer"] and not row["passed"]
+    early = dict(record, speech_end=1.0, agent_audio_start=1.5, agent_text="Sure.")
+    assert turn_metrics(spoken(0, 0.5, 2.0), [early], {}, None)["cut_in"]  # answered inside the user's pause
+    missing = turn_metrics(s, [], {}, None)
+    assert not missing["passed"] and missing["failures"] == ["not heard as a turn"]
+
+
+def test_interruptions_meant_and_not():
+    script = [spoken(0, 0.5, 3.0), spoken(1, 6.5, 7.5, interrupts=True)]
+    records = [
+        {"turn": 1, "interrupted": True, "interruption": {"speech_start": 6.5, "stopped_at": 6.62}},
+        {"turn": 2, "interrupted": True, "interruption": {"speech_start": 12.0, "stopped_at": 12.3}},
+    ]
+    stops, false = interruption_rows(script, records)
+    assert stops == [pytest.approx(120.0)] and false == 1
+
+
+def test_the_score_and_the_pareto_front():
+    suite = Suite.model_validate({"scenarios": [{"name": "x", "turns": [{"say": "hi"}]}]})
+
+    def run(name: str, latency: float, passed: bool) -> dict:
+        row = {"turn": 0, "heard": True, "passed": passed, "latency_ms": latency, "wer": 0.0, "words": 3}
+        return {"combination": name, "scenario": "x", "rows": [row], "stop_ms": [], "false_barge_ins": 0,
+                "wall_seconds": 1.0}  # fmt: skip
+
+    summary = summarise(
+        suite, [run("fast_wrong", 300, False), run("slow_right", 1500, True), run("worse", 1600, False)]
+    )
+    assert [s["combination"] for s in summary] == ["slow_right", "fast_wrong", "worse"]
+    assert pareto(summary) == {"fast_wrong", "slow_right"}
+    assert summary[0]["score"] == pytest.approx(0.7 + 0.3 * (1 - 1500 / 2000))
+
+
+def test_suites_and_combinations_are_checked(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenarios:\n  - name: x\n    turns:\n      - say: hi\n        audio: hi.wav\n")
+    with pytest.raises(ConfigError, match="one of them"):
+        load_suite(bad)
+    bad.write_text("scenarios:\n  - name: x\n    turns:\n      - say: hi\n        expect: {keyword: [a]}\n")
+    with pytest.raises(ConfigError, match="keyword"):
+        load_suite(bad)
+    with pytest.raises(ConfigError, match=r"turns\.silence_ms"):
+        combined({}, {"turns": {"silence_ms": -5}})
+    assert combined({"turns": {"silence_ms": 700}}, {"turns": {"barge_in": False}}).turns.silence_ms == 700
+    assert len(load_suite(None).scenarios) >= 5  # the built-in suite loads
