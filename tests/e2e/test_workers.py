@@ -41,4 +41,6 @@ def test_a_dead_worker_takes_only_its_own_sessions_and_is_replaced(report):
     call = report["realtime_call"]  # a Realtime WebRTC call relayed to a worker
     assert call[0] == "http 201" and "session.created" in call and "output_audio_buffer.started" in call, call
     assert "response.done" in call
+    metrics = report["metrics"]  # the front's /metrics: every worker's, labelled
+    assert any('worker="0"' in line for line in metrics) and any('worker="1"' in line for line in metrics), metrics
     assert report["exit_code"] == 0, report["stderr_tail"]

@@ -224,6 +224,9 @@ async def main() -> dict:
             clients.append(late)
             report["realtime"] = await realtime_through_the_front(http, url)
             report["realtime_call"] = await realtime_call_through_the_front(http, url)
+            async with http.get(f"{url}/metrics") as response:
+                report["metrics"] = [line for line in (await response.text()).splitlines()
+                                     if line.startswith(("vagus_sessions_opened_total", "vagus_turns_total"))]  # fmt: skip
         for c in clients:
             await c.close()
         server.send_signal(signal.SIGTERM)

@@ -149,6 +149,10 @@ class SessionHost:
             (agent or Agent()).check_flow(Flow.from_config(config.flow), config.tools.builtin)
         self.on_open: Callable[[VoiceSession], None] | None = None
         """Called with each new session before the agent's hooks run (to subscribe to its events)."""
+        self.open_hooks: list[Callable[[VoiceSession], None]] = []
+        """More such callbacks (metrics, recorders), each called in turn."""
+        self.on_tick_lateness: Callable[[float], None] | None = None
+        """Told how late (ms) each wall-clock tick started (metrics)."""
         self.max_sessions = max_sessions
         self.frame_s = frame_s
         self.sessions: dict[str, HostedSession] = {}
@@ -209,6 +213,8 @@ class SessionHost:
         )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted
+        for hook in self.open_hooks:
+            hook(session)
         if self.on_open is not None:
             self.on_open(session)
         if agent is not None:
@@ -301,6 +307,8 @@ class SessionHost:
                 await asyncio.sleep(next_at - now)
                 now = time.perf_counter()
             self.lateness_ms.append((now - next_at) * 1000)
+            if self.on_tick_lateness is not None:
+                self.on_tick_lateness(self.lateness_ms[-1])
             if self.ticks % CPU_WINDOW_TICKS == 0:
                 self._measure_cpu()
             try:

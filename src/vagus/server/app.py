@@ -29,6 +29,8 @@ from vagus.server.auth import (
     mint_token,
     verify_token,
 )
+from vagus.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from vagus.server.metrics import HostMetrics
 from vagus.server.realtime import CALLS_KEY, client_secrets, hang_up, realtime_calls, realtime_socket
 from vagus.transports.realtime.calls import RealtimeCalls
 from vagus.transports.webrtc import SignalingError, WebRTCGateway
@@ -89,6 +91,10 @@ class LocalSessions:
     def __init__(self, gateway: WebRTCGateway) -> None:
         self.gateway = gateway
         self.name = gateway.config.name
+        self.host_metrics = watch_host(gateway.host)
+
+    async def metrics(self) -> bytes:
+        return self.host_metrics.exposition()
 
     async def accept(self, sdp: str, kind: str, echo: str, user: str | None = None) -> tuple[str, str, str]:
         answer, session_id = await self.gateway.accept(sdp, kind, echo, user)
@@ -114,6 +120,14 @@ class LocalSessions:
 
     async def close(self) -> None:
         await self.gateway.close()
+
+
+def watch_host(host: Any) -> HostMetrics:
+    """Prometheus metrics of a host's sessions and ticks."""
+    metrics = HostMetrics()
+    host.open_hooks.append(metrics.watch)
+    host.on_tick_lateness = metrics.tick
+    return metrics
 
 
 def page_ice_servers(config: Any) -> list[dict[str, Any]]:
@@ -293,6 +307,19 @@ async def minting_request(request: web.Request, what: str) -> dict[str, Any] | w
     return body
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics (server/metrics.py); guarded as /status is."""
+    access = request.app[ACCESS_KEY]
+    if access.api_key is not None:
+        if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
+            return _error(401, "the API key is required (Authorization: Bearer …)")
+    elif access.required:
+        return _error(403, "set server.api_key (VAGUS_API_KEY) to read the metrics of a reachable server")
+    sessions = request.app[SESSIONS_KEY]
+    body = await sessions.metrics() if hasattr(sessions, "metrics") else b""
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
 async def token(request: web.Request) -> web.Response:
     """Mint a session token for a caller holding the API key: `{"identity": "…"}` (optional)."""
     access = request.app[ACCESS_KEY]
@@ -323,6 +350,7 @@ def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/health", healthz)
     app.router.add_get("/status", status)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/ice-servers", ice_servers)
     app.router.add_get("/v1/realtime", realtime_socket)

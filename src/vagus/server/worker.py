@@ -32,6 +32,7 @@ from aiohttp import web
 from vagus.agent.host import HostFull, SessionHost
 from vagus.config import AgentConfig
 from vagus.logs import setup_logging
+from vagus.server.app import watch_host
 from vagus.server.realtime import CALLS_KEY, worker_call, worker_socket
 from vagus.transports.realtime.calls import RealtimeCalls
 from vagus.transports.webrtc import SignalingError, WebRTCGateway, allow_loopback_candidates
@@ -68,6 +69,12 @@ def internal_app(gateway: WebRTCGateway) -> web.Application:
     app[GATEWAY] = gateway
     app.router.add_post("/offer", offer)
     app.router.add_get("/status", status)
+    host_metrics = watch_host(gateway.host)
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=host_metrics.exposition(), content_type="text/plain")
+
+    app.router.add_get("/metrics", metrics)
 
     async def realtime(request: web.Request) -> web.StreamResponse:
         return await worker_socket(request, gateway.host)

@@ -265,6 +265,19 @@ class WorkerPool:
             reasons.append(f"worker {worker.index}: {body.get('error', code)}")
         raise HostFull("no worker can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")")
 
+    async def metrics(self) -> bytes:
+        """Every ready worker's metrics, each sample labelled with its worker."""
+        from vagus.server.metrics import merge_workers
+
+        texts: dict[str, str] = {}
+        for worker in (w for w in self.workers if w.ready):
+            try:
+                async with worker.http().get("http://worker/metrics", timeout=aiohttp.ClientTimeout(total=5)) as r:
+                    texts[str(worker.index)] = await r.text()
+            except (aiohttp.ClientError, TimeoutError):
+                continue  # a worker that does not answer is missing from this scrape
+        return merge_workers(texts)
+
     def ice_servers(self) -> list[dict[str, Any]]:
         from vagus.server.app import page_ice_servers
 
