@@ -130,6 +130,12 @@ async def converse(browser, port: int, query: str, timeout_s: float, mode: str) 
         "audio": stats,
         "transcript": await page.inner_text("#transcript"),
         "brain": await page.inner_text("#brain"),
+        "legend": await page.inner_text("#legend"),
+        "thinking_hidden": await page.evaluate("document.getElementById('thinking').hidden"),
+        "heard_split": await page.evaluate(
+            "(() => { const li = addLine('agent', 'One two three four five.'); showHeard(li, 'One two');"
+            " return [li.querySelector('.heard').textContent, li.querySelector('.unheard').textContent]; })()"
+        ),
         "console": console[-20:],
     }
     await context.close()

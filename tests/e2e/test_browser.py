@@ -41,6 +41,9 @@ def test_browser_speech_is_transcribed_and_answered_with_audio(mic_wav):
     assert report["audio"]["totalAudioEnergy"] > 0.01  # the agent's voice reached the browser
     assert "42" in report["transcript"]  # and the page shows the conversation
     assert "brain offline-rules" in report["brain"] and "ears whisper-local" in report["brain"], report["brain"]
+    assert "speech to text" in report["legend"] and "language model" in report["legend"]  # the waterfall's key
+    assert report["thinking_hidden"]  # the answer came: no longer "thinking…"
+    assert report["heard_split"] == ["One two", "three four five."]  # what was not heard is struck through
     assert report["sessions_after_close"] == 0  # the server noticed the peers leaving
     # two browsers at once: two sessions, each heard and answered
     assert report["concurrent_sessions_seen"] == 2

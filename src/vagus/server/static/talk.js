@@ -43,6 +43,23 @@ function showLatency(e) {
   $("latency").querySelector("tbody").appendChild(row);
 }
 
+// An interrupted answer: the words the user heard, then the rest (never heard) struck through.
+function showHeard(item, heard) {
+  const full = item.textContent;
+  const spoken = heard.trim().split(/\s+/).filter(Boolean).length;
+  const words = full.split(/\s+/);
+  const heardPart = document.createElement("span");
+  heardPart.className = "heard";
+  heardPart.textContent = words.slice(0, spoken).join(" ");
+  const rest = document.createElement("span");
+  rest.className = "unheard";
+  rest.title = "not heard: the user cut in";
+  rest.textContent = words.slice(spoken).join(" ");
+  item.textContent = "";
+  item.append(heardPart, " ", rest);
+  item.classList.add("interrupted");
+}
+
 function showAction(e) {
   const args = Object.entries(e.args || {}).map(([k, v]) => `${k}=${v}`).join(" ");
   addLine("action " + e.status, `${e.name} ${args} — ${e.status}`);
@@ -62,9 +79,11 @@ function onEvent(e) {
       if (!agentItem) agentItem = addLine("agent", "");
       agentItem.textContent = (agentItem.textContent + " " + e.text).trim();
       break;
-    case "agent_speech_started": $("speaking").textContent = "agent speaking"; $("speaking").classList.add("on"); break;
+    case "turn_ended": $("thinking").hidden = false; break;
+    case "answer_done": case "turn_skipped": $("thinking").hidden = true; break;
+    case "agent_speech_started": $("thinking").hidden = true; $("speaking").textContent = "agent speaking"; $("speaking").classList.add("on"); break;
     case "agent_speech_stopped": $("speaking").textContent = "agent silent"; $("speaking").classList.remove("on"); break;
-    case "interruption": if (agentItem) agentItem.classList.add("interrupted"); break;
+    case "interruption": if (agentItem) showHeard(agentItem, e.heard_text); break;
     case "turn_latency": showLatency(e); break;
     case "error": addLine("error", `${e.stage}: ${e.message}`); break;
     case "senses": vagus.senses = e; break;
