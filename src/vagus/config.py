@@ -532,6 +532,11 @@ class IceServerConfig(_Section):
 class ServerConfig(_Section):
     """`vagus serve`: access, admission and shutdown."""
 
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OpenTelemetry collector (OTLP/HTTP, e.g. http://collector:4318) for a trace per turn "
+        "(the `tracing` extra; OTEL_EXPORTER_OTLP_ENDPOINT works too)",
+    )
     ice_servers: list[IceServerConfig] = Field(
         default_factory=list,
         description="STUN/TURN servers for clients beyond this network (used by the server and given to the page)",

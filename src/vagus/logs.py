@@ -25,6 +25,10 @@ class JsonFormatter(logging.Formatter):
         extra = getattr(record, "event", None)
         if extra is not None:
             data["event"] = extra
+        for key in ("trace_id", "session_id"):  # a traced turn's log line leads to its trace
+            value = getattr(record, key, None)
+            if value is not None:
+                data[key] = value
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)

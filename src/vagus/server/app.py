@@ -8,6 +8,7 @@ the server down.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from vagus.server.auth import (
 from vagus.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from vagus.server.metrics import HostMetrics
 from vagus.server.realtime import CALLS_KEY, client_secrets, hang_up, realtime_calls, realtime_socket
+from vagus.server.tracing import trace_host
 from vagus.transports.realtime.calls import RealtimeCalls
 from vagus.transports.webrtc import SignalingError, WebRTCGateway
 
@@ -92,6 +94,7 @@ class LocalSessions:
         self.gateway = gateway
         self.name = gateway.config.name
         self.host_metrics = watch_host(gateway.host)
+        self.tracing = trace_host(gateway.host, gateway.config.server.otlp_endpoint)
 
     async def metrics(self) -> bytes:
         return self.host_metrics.exposition()
@@ -120,6 +123,8 @@ class LocalSessions:
 
     async def close(self) -> None:
         await self.gateway.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # sends what is left
 
 
 def watch_host(host: Any) -> HostMetrics:

@@ -34,6 +34,7 @@ from vagus.config import AgentConfig
 from vagus.logs import setup_logging
 from vagus.server.app import watch_host
 from vagus.server.realtime import CALLS_KEY, worker_call, worker_socket
+from vagus.server.tracing import trace_host
 from vagus.transports.realtime.calls import RealtimeCalls
 from vagus.transports.webrtc import SignalingError, WebRTCGateway, allow_loopback_candidates
 
@@ -70,6 +71,13 @@ def internal_app(gateway: WebRTCGateway) -> web.Application:
     app.router.add_post("/offer", offer)
     app.router.add_get("/status", status)
     host_metrics = watch_host(gateway.host)
+    tracing = trace_host(gateway.host, gateway.config.server.otlp_endpoint)
+    if tracing is not None:
+
+        async def stop_tracing(app: web.Application) -> None:
+            tracing.shutdown()
+
+        app.on_shutdown.append(stop_tracing)
 
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=host_metrics.exposition(), content_type="text/plain")
