@@ -26,33 +26,20 @@ import asyncio
 import base64
 import fractions
 import json
-import os
-import shutil
-import socket
 import statistics
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import numpy as np
+from _netns import free_port, inside, reexec_in_namespace
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 QUESTIONS = ["hello", "long_question"]
 LOUD = 10 ** (-40 / 20)
-
-
-def reexec_in_namespace() -> None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None or os.geteuid() != 0:
-        sys.exit("realtime.py needs root, unshare and ip: it runs inside a loopback-only network namespace")
-    args = " ".join(f"'{a}'" for a in [sys.executable, *sys.argv])
-    os.execvp("unshare", ["unshare", "-n", "bash", "-c", f"ip link set lo up && VAGUS_BENCH_NS=1 exec {args}"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def question(name: str) -> tuple[np.ndarray, float]:
@@ -279,7 +266,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    if os.environ.get("VAGUS_BENCH_NS") != "1":
+    if not inside():
         reexec_in_namespace()
     sys.path.insert(0, str(ROOT))
     import logging

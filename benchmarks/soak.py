@@ -20,34 +20,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _netns import free_port, inside, reexec_in_namespace
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def in_namespace() -> bool:
-    return os.environ.get("VAGUS_SOAK_NS") == "1"
-
-
-def reexec_in_namespace() -> None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None or os.geteuid() != 0:
-        sys.exit("soak.py needs root, unshare and ip: it runs inside a loopback-only network namespace")
-    args = " ".join(f"'{a}'" for a in [sys.executable, *sys.argv])
-    os.execvp("unshare", ["unshare", "-n", "bash", "-c", f"ip link set lo up && VAGUS_SOAK_NS=1 exec {args}"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return inside()
 
 
 def rss_mb(pid: int) -> float:

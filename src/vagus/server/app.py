@@ -286,13 +286,22 @@ async def healthz(request: web.Request) -> web.Response:
 async def status(request: web.Request) -> web.Response:
     """Load: sessions live, tick lateness p50/p99, CPU per session (what a load balancer reads).
     Needs the API key when one is set; refused on a reachable server without one."""
+    refused = _operator_only(request, "the status")
+    if refused is not None:
+        return refused
+    return web.json_response(request.app[SESSIONS_KEY].status())
+
+
+def _operator_only(request: web.Request, what: str) -> web.Response | None:
+    """The refusal for a caller without the API key (when one is set), or on a reachable server
+    without one; None: the caller may read `what`."""
     access = request.app[ACCESS_KEY]
     if access.api_key is not None:
         if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
             return _error(401, "the API key is required (Authorization: Bearer …)")
     elif access.required:
-        return _error(403, "set server.api_key (VAGUS_API_KEY) to read the status of a reachable server")
-    return web.json_response(request.app[SESSIONS_KEY].status())
+        return _error(403, f"set server.api_key (VAGUS_API_KEY) to read {what} of a reachable server")
+    return None
 
 
 async def minting_request(request: web.Request, what: str) -> dict[str, Any] | web.Response:
@@ -314,12 +323,9 @@ async def minting_request(request: web.Request, what: str) -> dict[str, Any] | w
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus metrics (server/metrics.py); guarded as /status is."""
-    access = request.app[ACCESS_KEY]
-    if access.api_key is not None:
-        if not key_matches(bearer(request.headers.get("Authorization")), access.api_key):
-            return _error(401, "the API key is required (Authorization: Bearer …)")
-    elif access.required:
-        return _error(403, "set server.api_key (VAGUS_API_KEY) to read the metrics of a reachable server")
+    refused = _operator_only(request, "the metrics")
+    if refused is not None:
+        return refused
     sessions = request.app[SESSIONS_KEY]
     body = await sessions.metrics() if hasattr(sessions, "metrics") else b""
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
