@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, required=True, help="folder for runs and reports (resumable)")
     evaluate.add_argument("--fresh", action="store_true", help="run everything again instead of resuming")
     evaluate.add_argument("--write-config", type=Path, help="write the best combination's agent config here")
+    evaluate.add_argument("--compare", type=Path, help="an earlier run's folder: show what got worse (exit 1 if any)")
 
     memory = sub.add_parser("memory", help="what the agent remembers about users (memory.path): list or forget")
     memory.add_argument("action", choices=["list", "forget"])
@@ -466,7 +467,7 @@ async def _run_eval(suite: Any, matrix: Any, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from vagus.evals.report import summarise, write_reports
+    from vagus.evals.report import compare, summarise, write_reports
     from vagus.evals.runner import run_suite
     from vagus.evals.suite import merged
 
@@ -481,7 +482,13 @@ async def _run_eval(suite: Any, matrix: Any, args: argparse.Namespace) -> int:
 
         runs = await run_suite(suite, matrix, args.out, fresh=args.fresh, on_progress=step)
     summary = summarise(suite, runs)
-    write_reports(args.out, suite, runs, summary)
+    compared = None
+    if args.compare is not None:
+        earlier = args.compare / "results.json"
+        if not earlier.is_file():
+            raise ConfigError(f"--compare: {earlier} does not exist (a folder `vagus eval` wrote)")
+        compared = compare(json.loads(earlier.read_text())["summary"], summary)
+    write_reports(args.out, suite, runs, summary, compared)
     table = Table(title=f"{suite.name}: {total} conversations")
     for column in ("combination", "score", "met", "p50 ms", "p95 ms", "WER", "stop ms", "false barge-ins"):
         table.add_column(column)
@@ -497,6 +504,13 @@ async def _run_eval(suite: Any, matrix: Any, args: argparse.Namespace) -> int:
         header = f"# the best combination of {suite.name} ({best}), written by vagus eval\n"
         args.write_config.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
         print(f"best: {best} → {args.write_config}")
+    if compared is not None:
+        worse = [c for c in compared if c["regressions"]]
+        for c in worse:
+            print(f"regression in {c['combination']}: " + "; ".join(c["regressions"]))
+        if worse:
+            return 1
+        print(f"no regression against {args.compare}")
     return 0
 
 

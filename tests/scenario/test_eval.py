@@ -104,3 +104,23 @@ def test_the_report_opens_in_a_browser(evaluated):
     assert len(report["figures"]) == 3 and all(w > 200 and h > 100 and paths > 3 for w, h, paths in report["figures"])
     assert report["summary_rows"] == 2 and "pass" in report["grid"]
     assert shot.stat().st_size > 20_000
+
+
+def test_compare_with_an_earlier_run(evaluated, tmp_path):
+    """The same runs compared with themselves: no regression; with a doctored earlier run that was
+    faster: a regression, exit 1, and the report says which."""
+    same = vagus("eval", str(evaluated / "suite.yaml"), "--matrix", str(evaluated / "matrix.yaml"),
+                 "--out", str(evaluated / "out"), "--compare", str(evaluated / "out"))  # fmt: skip
+    assert same.returncode == 0 and "no regression" in same.stdout, same.stderr[-2000:]
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    results = json.loads((evaluated / "out" / "results.json").read_text())
+    for row in results["summary"]:
+        row["latency_p50_ms"] = row["latency_p50_ms"] - 500
+    (earlier / "results.json").write_text(json.dumps(results))
+    worse = vagus("eval", str(evaluated / "suite.yaml"), "--matrix", str(evaluated / "matrix.yaml"),
+                  "--out", str(evaluated / "out"), "--compare", str(earlier))  # fmt: skip
+    assert worse.returncode == 1 and "regression in smart_turn: latency_p50_ms" in worse.stdout
+    compared = json.loads((evaluated / "out" / "compare.json").read_text())
+    assert all(c["regressions"] for c in compared)
+    assert 'id="compare"' in (evaluated / "out" / "report.html").read_text()

@@ -97,3 +97,16 @@ def test_suites_and_combinations_are_checked(tmp_path):
         combined({}, {"turns": {"silence_ms": -5}})
     assert combined({"turns": {"silence_ms": 700}}, {"turns": {"barge_in": False}}).turns.silence_ms == 700
     assert len(load_suite(None).scenarios) >= 5  # the built-in suite loads
+
+
+def test_compare_flags_what_got_worse():
+    from vagus.evals.report import compare
+
+    old = [{"combination": "a", "pass_rate": 1.0, "latency_p50_ms": 600.0, "wer": 0.02, "false_barge_ins": 0},
+           {"combination": "gone", "pass_rate": 1.0}]  # fmt: skip
+    new = [{"combination": "a", "pass_rate": 0.875, "latency_p50_ms": 640.0, "wer": 0.05, "false_barge_ins": 1},
+           {"combination": "new", "pass_rate": 1.0}]  # fmt: skip
+    (only,) = compare(old, new)
+    assert only["combination"] == "a"
+    assert only["regressions"] == ["pass_rate 1.0 → 0.875", "wer 0.02 → 0.05", "false_barge_ins 0 → 1"]
+    assert only["changes"]["latency_p50_ms"] == {"before": 600.0, "after": 640.0}  # within the 50 ms margin

@@ -81,9 +81,52 @@ def pareto(rows: list[dict[str, Any]]) -> set[str]:
     return front
 
 
-def write_reports(out: Path, suite: Suite, runs: list[dict[str, Any]], summary: list[dict[str, Any]]) -> None:
+COMPARED = (
+    # (field, worse when it goes, how much worse counts as a regression)
+    ("pass_rate", "down", 0.0),
+    ("latency_p50_ms", "up", 50.0),
+    ("latency_p95_ms", "up", 100.0),
+    ("wer", "up", 0.02),
+    ("interruption_stop_ms_p50", "up", 40.0),
+    ("false_barge_ins", "up", 0.0),
+    ("cut_ins", "up", 0.0),
+    ("markup_leaks", "up", 0.0),
+)
+
+
+def compare(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per combination in both runs: each measure before and after, and the regressions (worse by
+    more than its margin: latency by 50 ms at p50, WER by 0.02, any expectation lost …)."""
+    before = {s["combination"]: s for s in old}
+    out = []
+    for s in new:
+        o = before.get(s["combination"])
+        if o is None:
+            continue
+        changes, regressions = {}, []
+        for field, worse, margin in COMPARED:
+            a, b = o.get(field), s.get(field)
+            if a is None or b is None:
+                continue
+            changes[field] = {"before": a, "after": b}
+            delta = (b - a) if worse == "up" else (a - b)
+            if delta > margin:
+                regressions.append(f"{field} {a} → {b}")
+        out.append({"combination": s["combination"], "changes": changes, "regressions": regressions})
+    return out
+
+
+def write_reports(
+    out: Path,
+    suite: Suite,
+    runs: list[dict[str, Any]],
+    summary: list[dict[str, Any]],
+    compared: list[dict[str, Any]] | None = None,
+) -> None:
     (out / "results.json").write_text(json.dumps({"suite": suite.name, "summary": summary, "runs": runs},
                                                  indent=1, ensure_ascii=False))  # fmt: skip
+    if compared is not None:
+        (out / "compare.json").write_text(json.dumps(compared, indent=1, ensure_ascii=False))
     fields = ["combination", "scenario", "turn", "script", "user_text", "answer", "passed", "failures", "latency_ms",
               *STAGES, "wer", "words", "markup_leaks", "cut_in", "tools"]  # fmt: skip
     with (out / "turns.csv").open("w", newline="") as f:
@@ -94,7 +137,7 @@ def write_reports(out: Path, suite: Suite, runs: list[dict[str, Any]], summary: 
                 writer.writerow({**row, "combination": run["combination"], "scenario": run["scenario"],
                                  "failures": "; ".join(row.get("failures", [])),
                                  "tools": " ".join(row.get("tools", []))})  # fmt: skip
-    (out / "report.html").write_text(render_html(suite, runs, summary))
+    (out / "report.html").write_text(render_html(suite, runs, summary, compared))
 
 
 def _svg(fig: Any) -> str:
@@ -153,7 +196,12 @@ def plots(runs: list[dict[str, Any]], summary: list[dict[str, Any]]) -> dict[str
     return figures
 
 
-def render_html(suite: Suite, runs: list[dict[str, Any]], summary: list[dict[str, Any]]) -> str:
+def render_html(
+    suite: Suite,
+    runs: list[dict[str, Any]],
+    summary: list[dict[str, Any]],
+    compared: list[dict[str, Any]] | None = None,
+) -> str:
     e = html.escape
     columns = [("combination", "combination"), ("score", "score"), ("pass_rate", "expectations met"),
                ("scenarios_passed", "scenarios passed"), ("latency_p50_ms", "latency p50 ms"),
@@ -193,6 +241,17 @@ def render_html(suite: Suite, runs: list[dict[str, Any]], summary: list[dict[str
                       f"<td>{e(row.get('answer', ''))}</td><td>{row.get('latency_ms', '')}</td>"
                       f"<td>{'yes' if row['passed'] else e('; '.join(row.get('failures', [])))}</td></tr>")  # fmt: skip
     best = summary[0]["combination"] if summary else ""
+    comparison = ""
+    if compared is not None:
+        rows = "".join(
+            f'<tr><td>{e(c["combination"])}</td><td class="{"fail" if c["regressions"] else "pass"}">'
+            f"{e('; '.join(c['regressions']) or 'none')}</td><td>"
+            + e(", ".join(f"{k} {v['before']} → {v['after']}" for k, v in c["changes"].items()))
+            + "</td></tr>"
+            for c in compared
+        )
+        comparison = ("<h2>Compared with the earlier run</h2><table id=\"compare\"><thead><tr><th>combination</th>"
+                      f"<th>regressions</th><th>changes</th></tr></thead><tbody>{rows}</tbody></table>")  # fmt: skip
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Vagus eval — {e(suite.name)}</title>
 <style>
@@ -204,6 +263,7 @@ figure svg {{ max-width: 100%; height: auto; }}
 <h1>Vagus eval — {e(suite.name)}</h1>
 <p>Best by score (quality weight {suite.weights.quality}, latency weight {suite.weights.latency}):
 <strong>{e(best)}</strong>. Latency is from the end of the user's speech to the agent's first audio.</p>
+{comparison}
 <h2>Combinations</h2><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h2>Plots</h2>{figure_html}
 <h2>Scenarios</h2><table id="grid"><thead><tr><th></th>{grid_head}</tr></thead><tbody>{grid}</tbody></table>
