@@ -124,3 +124,31 @@ def test_compare_with_an_earlier_run(evaluated, tmp_path):
     compared = json.loads((evaluated / "out" / "compare.json").read_text())
     assert all(c["regressions"] for c in compared)
     assert 'id="compare"' in (evaluated / "out" / "report.html").read_text()
+
+
+async def test_an_llm_judge_grades_the_turns_that_ask(tmp_path):
+    """A judge over an OpenAI-compatible endpoint (a scripted one here): a grade under the pass score
+    fails the turn with the judge's reason; the rubric and both sides of the turn reach the judge."""
+    from tests.fake_openai import FakeOpenAI
+    from vagus.evals.runner import run_suite
+    from vagus.evals.suite import Matrix, Suite
+
+    fake = FakeOpenAI()
+    fake.scripts = [[{"content": 'Sure: {"score": 5, "reason": "correct and short"}'}],
+                    [{"content": '{"score": 2, "reason": "does not greet"}'}]]  # fmt: skip
+    async with fake.serve() as url:
+        suite = Suite.model_validate({
+            "judge": {"base_url": url, "model": "grader"},
+            "scenarios": [{"name": "two", "turns": [
+                {"say": "What is seven times six?", "expect": {"judge": "gives the right number"}},
+                {"say": "Hello there.", "expect": {"judge": "greets back warmly"}},
+            ]}],
+        })  # fmt: skip
+        (run,) = await run_suite(suite, Matrix(combinations={"default": {}}), tmp_path)
+    first, second = run["rows"]
+    assert first["judge_score"] == 5 and first["passed"], first
+    assert second["judge_score"] == 2 and not second["passed"]
+    assert second["failures"] == ["judge: 2 (does not greet)"]
+    asked = fake.requests[0]["body"]["messages"]
+    assert "Score it from 1 to 5" in asked[0]["content"] and fake.requests[0]["body"]["temperature"] == 0
+    assert "gives the right number" in asked[1]["content"] and "42" in asked[1]["content"]

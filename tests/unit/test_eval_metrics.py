@@ -110,3 +110,14 @@ def test_compare_flags_what_got_worse():
     assert only["combination"] == "a"
     assert only["regressions"] == ["pass_rate 1.0 → 0.875", "wer 0.02 → 0.05", "false_barge_ins 0 → 1"]
     assert only["changes"]["latency_p50_ms"] == {"before": 600.0, "after": 640.0}  # within the 50 ms margin
+
+
+def test_the_judges_reply_is_read_strictly():
+    from vagus.evals.judge import parse_grade
+
+    assert parse_grade('{"score": 4, "reason": "fine"}') == (4, "fine")
+    assert parse_grade('Here: {"score": 4.6, "reason": "x"} thanks') == (5, "x")
+    assert parse_grade("four out of five")[0] is None
+    assert parse_grade('{"score": 9}')[0] is None and parse_grade('{"score": true}')[0] is None
+    with pytest.raises(ValueError, match="no `judge:` section"):
+        Suite.model_validate({"scenarios": [{"name": "x", "turns": [{"say": "hi", "expect": {"judge": "greets"}}]}]})

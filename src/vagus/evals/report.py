@@ -38,6 +38,7 @@ def summarise(suite: Suite, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         words = [r["words"] for r in rows if r.get("words")]
         stops = [s for run in combo for s in run["stop_ms"]]
         passed = sum(1 for r in rows if r["passed"])
+        graded = [r["judge_score"] for r in rows if r.get("judge_score") is not None]
         p50 = _pct(latencies, 50)
         quality = passed / len(rows) if rows else 0.0
         speed = max(0.0, 1.0 - (p50 or w.latency_budget_ms) / w.latency_budget_ms)
@@ -55,6 +56,7 @@ def summarise(suite: Suite, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "wer": round(float(np.mean(wers)), 3) if wers else None,
             "words_per_answer": round(float(np.mean(words)), 1) if words else None,
             "markup_leaks": sum(r.get("markup_leaks", 0) for r in rows),
+            "judge_mean": round(float(np.mean(graded)), 2) if graded else None,
             "interruption_stop_ms_p50": _pct(stops, 50),
             "false_barge_ins": sum(run["false_barge_ins"] for run in combo),
             "cut_ins": sum(1 for r in rows if r.get("cut_in")),

@@ -14,6 +14,7 @@ from typing import Any
 
 from vagus.audio.room import EchoPath
 from vagus.evals.caller import UserVoice, build_track, describe
+from vagus.evals.judge import Judge
 from vagus.evals.metrics import interruption_rows, match, tools_by_turn, turn_metrics
 from vagus.evals.suite import Matrix, Suite, combined
 
@@ -37,6 +38,7 @@ async def run_suite(
 
     (out / "runs").mkdir(parents=True, exist_ok=True)
     voice = UserVoice() if any(t.say for s in suite.scenarios for t in s.turns) else None
+    judge = Judge(suite.judge) if suite.judge is not None else None
     tracks: dict[str, Any] = {}
     results: list[dict[str, Any]] = []
     for name, overrides in matrix.combinations.items():
@@ -64,6 +66,8 @@ async def run_suite(
                     turn_metrics(s, matched[s.index], tools, spoken[i + 1].start if i + 1 < len(spoken) else None)
                     for i, s in enumerate(spoken)
                 ]
+                if judge is not None:
+                    await grade_turns(judge, spoken, rows)
                 stops, false = interruption_rows(spoken, result.turns)
                 for s, row in zip(spoken, rows, strict=True):
                     if s.expect.interrupts and not stops:
@@ -87,4 +91,19 @@ async def run_suite(
         finally:
             if services is not None:
                 await services.close()
+    if judge is not None:
+        await judge.close()
     return results
+
+
+async def grade_turns(judge: Judge, spoken: list[Any], rows: list[dict[str, Any]]) -> None:
+    """The judge's grade on each turn that asks for one; under the pass score, the turn fails."""
+    for s, row in zip(spoken, rows, strict=True):
+        criterion = s.expect.judge
+        if criterion is None or not row["heard"]:
+            continue
+        score, reason = await judge.grade(criterion, row.get("user_text", ""), row.get("answer", ""))
+        row["judge_score"], row["judge_reason"] = score, reason
+        if score is None or score < judge.config.pass_score:
+            row["failures"].append(f"judge: {score if score is not None else 'no grade'} ({reason})")
+            row["passed"] = False

@@ -31,6 +31,7 @@ class Expect(_Strict):
     tool: str | None = Field(None, description="a tool the agent must have called for this turn")
     max_words: int | None = Field(None, ge=1, description="the answer's length limit, in words")
     interrupts: bool = Field(False, description="this turn talks over the answer and must stop it")
+    judge: str | None = Field(None, description="what a good answer does, graded 1-5 by the suite's LLM judge")
 
 
 class Turn(_Strict):
@@ -72,17 +73,27 @@ class Weights(_Strict):
     latency_budget_ms: float = Field(2000, gt=0, description="p50 at which the latency part is worth nothing")
 
 
+class JudgeConfig(_Strict):
+    base_url: str = Field(description="an OpenAI-compatible endpoint (http://127.0.0.1:11434/v1 …)")
+    model: str
+    api_key_env: str | None = Field(None, description="the environment variable holding its key")
+    pass_score: int = Field(4, ge=1, le=5, description="the lowest grade that passes")
+
+
 class Suite(_Strict):
     name: str = "suite"
     base: dict[str, Any] = Field(default_factory=dict, description="the agent config every combination starts from")
     scenarios: list[Scenario] = Field(min_length=1)
     weights: Weights = Field(default_factory=Weights)
+    judge: JudgeConfig | None = Field(None, description="the LLM that grades turns with `expect.judge`")
 
     @model_validator(mode="after")
     def _unique(self) -> Suite:
         names = [s.name for s in self.scenarios]
         if len(set(names)) != len(names):
             raise ValueError("scenario names must be unique")
+        if self.judge is None and any(t.expect.judge for s in self.scenarios for t in s.turns):
+            raise ValueError("a turn asks for a judge (expect.judge) but the suite has no `judge:` section")
         return self
 
 
