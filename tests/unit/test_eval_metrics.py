@@ -121,3 +121,17 @@ def test_the_judges_reply_is_read_strictly():
     assert parse_grade('{"score": 9}')[0] is None and parse_grade('{"score": true}')[0] is None
     with pytest.raises(ValueError, match="no `judge:` section"):
         Suite.model_validate({"scenarios": [{"name": "x", "turns": [{"say": "hi", "expect": {"judge": "greets"}}]}]})
+
+
+def test_a_backchannel_passes_when_the_answer_goes_on():
+    from vagus.evals.metrics import backchannel_row
+
+    mm = spoken(1, 6.5, 7.0, keeps_talking=True)
+    went_on = [{"turn": 1, "interrupted": False,
+                "pauses": [{"at": 6.6, "speech_start": 6.5, "resumed_at": 7.44, "reason": "backchannel"}]}]  # fmt: skip
+    row = backchannel_row(mm, went_on)
+    assert row["passed"] and row["paused_ms"] == pytest.approx(840.0)
+    stopped = [{"turn": 1, "interrupted": True, "interruption": {"speech_start": 6.5, "stopped_at": 6.6}}]
+    assert backchannel_row(mm, stopped)["failures"] == ["the answer stopped for a backchannel"]
+    with pytest.raises(ValueError, match="not both"):
+        Expect(interrupts=True, keeps_talking=True)

@@ -55,6 +55,30 @@ def match(spoken: list[Spoken], records: list[dict[str, Any]]) -> dict[int, list
     return out
 
 
+def backchannel_row(s: Spoken, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A backchannel over the answer ('mm-hm'): it passes when no answer stopped for it (it need not
+    be a turn of its own, and usually is not)."""
+    stopped = [
+        r["turn"]
+        for r in records
+        if r.get("interrupted")
+        and (r.get("interruption") or {}).get("speech_start") is not None
+        and s.start - MATCH_SLACK_S <= r["interruption"]["speech_start"] <= s.end
+    ]
+    paused = [
+        round((p["resumed_at"] - p["at"]) * 1000, 1)
+        for r in records
+        for p in r.get("pauses", [])
+        if "resumed_at" in p and s.start - MATCH_SLACK_S <= p.get("speech_start", -1.0) <= s.end
+    ]
+    failures = ["the answer stopped for a backchannel"] if stopped else []
+    row: dict[str, Any] = {"turn": s.index, "script": s.script, "heard": True, "backchannel": True,
+                           "failures": failures, "passed": not failures}  # fmt: skip
+    if paused:
+        row["paused_ms"] = paused[0]  # how long the agent held its breath before going on
+    return row
+
+
 def turn_metrics(
     s: Spoken, matched: list[dict[str, Any]], tools: dict[int, list[str]], next_start: float | None
 ) -> dict[str, Any]:

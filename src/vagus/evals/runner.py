@@ -15,7 +15,7 @@ from typing import Any
 from vagus.audio.room import EchoPath
 from vagus.evals.caller import UserVoice, build_track, describe
 from vagus.evals.judge import Judge
-from vagus.evals.metrics import interruption_rows, match, tools_by_turn, turn_metrics
+from vagus.evals.metrics import backchannel_row, interruption_rows, match, tools_by_turn, turn_metrics
 from vagus.evals.suite import Matrix, Suite, combined
 
 log = logging.getLogger("vagus.evals")
@@ -63,7 +63,9 @@ async def run_suite(
                 matched = match(spoken, result.turns)
                 tools = tools_by_turn(result.events)
                 rows = [
-                    turn_metrics(s, matched[s.index], tools, spoken[i + 1].start if i + 1 < len(spoken) else None)
+                    backchannel_row(s, result.turns)
+                    if s.expect.keeps_talking
+                    else turn_metrics(s, matched[s.index], tools, spoken[i + 1].start if i + 1 < len(spoken) else None)
                     for i, s in enumerate(spoken)
                 ]
                 if judge is not None:

@@ -32,6 +32,15 @@ class Expect(_Strict):
     max_words: int | None = Field(None, ge=1, description="the answer's length limit, in words")
     interrupts: bool = Field(False, description="this turn talks over the answer and must stop it")
     judge: str | None = Field(None, description="what a good answer does, graded 1-5 by the suite's LLM judge")
+    keeps_talking: bool = Field(
+        False, description="this turn is a backchannel ('mm-hm') over the answer: the agent must not stop"
+    )
+
+    @model_validator(mode="after")
+    def _one_intent(self) -> Expect:
+        if self.interrupts and self.keeps_talking:
+            raise ValueError("a turn either interrupts the answer or lets it go on, not both")
+        return self
 
 
 class Turn(_Strict):
