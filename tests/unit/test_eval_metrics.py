@@ -135,3 +135,14 @@ def test_a_backchannel_passes_when_the_answer_goes_on():
     assert backchannel_row(mm, stopped)["failures"] == ["the answer stopped for a backchannel"]
     with pytest.raises(ValueError, match="not both"):
         Expect(interrupts=True, keeps_talking=True)
+
+
+def test_cost_per_turn_from_a_price_table():
+    from vagus.evals.suite import Matrix, Prices
+
+    prices = Prices(stt_per_minute=0.006, llm_per_request=0.001, llm_per_1k_output_tokens=0.6, tts_per_1k_chars=0.015)
+    answer = "x" * 400  # 100 tokens, 400 characters
+    assert prices.turn_cost(30.0, answer) == pytest.approx(0.003 + 0.001 + 0.06 + 0.006)
+    assert prices.turn_cost(30.0, "") == pytest.approx(0.003)  # nothing said: only the transcription
+    with pytest.raises(ValueError, match="not a combination"):
+        Matrix.model_validate({"combinations": {"a": {}}, "prices": {"b": {"stt_per_minute": 1}}})

@@ -39,6 +39,7 @@ def summarise(suite: Suite, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         stops = [s for run in combo for s in run["stop_ms"]]
         passed = sum(1 for r in rows if r["passed"])
         graded = [r["judge_score"] for r in rows if r.get("judge_score") is not None]
+        costs = [r["cost"] for r in rows if "cost" in r]
         p50 = _pct(latencies, 50)
         quality = passed / len(rows) if rows else 0.0
         speed = max(0.0, 1.0 - (p50 or w.latency_budget_ms) / w.latency_budget_ms)
@@ -57,6 +58,7 @@ def summarise(suite: Suite, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "words_per_answer": round(float(np.mean(words)), 1) if words else None,
             "markup_leaks": sum(r.get("markup_leaks", 0) for r in rows),
             "judge_mean": round(float(np.mean(graded)), 2) if graded else None,
+            "cost_per_turn": round(float(np.mean(costs)), 6) if costs else None,
             "interruption_stop_ms_p50": _pct(stops, 50),
             "false_barge_ins": sum(run["false_barge_ins"] for run in combo),
             "cut_ins": sum(1 for r in rows if r.get("cut_in")),
@@ -130,7 +132,7 @@ def write_reports(
     if compared is not None:
         (out / "compare.json").write_text(json.dumps(compared, indent=1, ensure_ascii=False))
     fields = ["combination", "scenario", "turn", "script", "user_text", "answer", "passed", "failures", "latency_ms",
-              *STAGES, "wer", "words", "markup_leaks", "cut_in", "tools"]  # fmt: skip
+              *STAGES, "wer", "words", "markup_leaks", "cut_in", "tools", "judge_score", "cost"]  # fmt: skip
     with (out / "turns.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
@@ -210,7 +212,8 @@ def render_html(
                ("latency_p95_ms", "p95 ms"), ("asr_ttlw_p50_ms", "asr_ttlw"), ("llm_ttfb_p50_ms", "llm_ttfb"),
                ("tts_ttfb_p50_ms", "tts_ttfb"), ("wer", "WER"), ("words_per_answer", "words/answer"),
                ("interruption_stop_ms_p50", "stop ms"), ("false_barge_ins", "false barge-ins"),
-               ("cut_ins", "cut-ins"), ("markup_leaks", "markup"), ("pareto", "Pareto")]  # fmt: skip
+               ("cut_ins", "cut-ins"), ("markup_leaks", "markup"), ("judge_mean", "judge"),
+               ("cost_per_turn", "cost/turn"), ("pareto", "Pareto")]  # fmt: skip
     head = "".join(f"<th>{e(label)}</th>" for _, label in columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{e('' if s[k] is None else str(s[k]))}</td>" for k, _ in columns) + "</tr>"

@@ -70,6 +70,10 @@ async def run_suite(
                 ]
                 if judge is not None:
                     await grade_turns(judge, spoken, rows)
+                prices = matrix.prices.get(name)
+                if prices is not None:
+                    for s, row in zip(spoken, rows, strict=True):
+                        row["cost"] = round(prices.turn_cost(s.end - s.start, row.get("answer", "")), 6)
                 stops, false = interruption_rows(spoken, result.turns)
                 for s, row in zip(spoken, rows, strict=True):
                     if s.expect.interrupts and not stops:

@@ -106,11 +106,32 @@ class Suite(_Strict):
         return self
 
 
+class Prices(_Strict):
+    """What a combination's providers charge, in any one currency (for hosted endpoints)."""
+
+    stt_per_minute: float = Field(0, ge=0, description="per minute of the user's speech transcribed")
+    llm_per_request: float = Field(0, ge=0, description="per answer (a request to the model)")
+    llm_per_1k_output_tokens: float = Field(0, ge=0, description="per 1000 tokens written (4 characters each)")
+    tts_per_1k_chars: float = Field(0, ge=0, description="per 1000 characters spoken")
+
+    def turn_cost(self, speech_s: float, answer: str) -> float:
+        return (
+            speech_s / 60 * self.stt_per_minute
+            + (self.llm_per_request if answer else 0.0)
+            + len(answer) / 4 / 1000 * self.llm_per_1k_output_tokens
+            + len(answer) / 1000 * self.tts_per_1k_chars
+        )
+
+
 class Matrix(_Strict):
     combinations: dict[str, dict[str, Any]] = Field(min_length=1)
+    prices: dict[str, Prices] = Field(default_factory=dict, description="per combination: what it costs")
 
     @model_validator(mode="after")
     def _names(self) -> Matrix:
+        unknown = sorted(set(self.prices) - set(self.combinations))
+        if unknown:
+            raise ValueError(f"prices for {unknown[0]!r}, which is not a combination")
         for name in self.combinations:
             if not name.replace("_", "").replace("-", "").replace(".", "").isalnum() or len(name) > 64:
                 raise ValueError(f"combination name {name!r}: letters, digits, _ - . (at most 64)")
