@@ -239,7 +239,7 @@ def make_rig(
     host = SessionHost(services, config, max_sessions=max(sessions, 1), agent=agent)
     events: list[dict[str, Any]] = []
     recorder = EventRecorder(events)
-    host.on_open = recorder.attach  # every event from the session's first moment (a greeting's too)
+    host.open_hooks.append(recorder.attach)  # every event from the session's first moment (a greeting's too)
     hosted = host.open(RATE, clock=clock, tools=tools)
     rig = Rig(clock, host, hosted, stt, llm, tts, events)
     return rig

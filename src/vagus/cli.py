@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import ipaddress
 import json
 import logging
@@ -458,6 +459,9 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError("name a suite file or --builtin (one of them)")
     suite = load_suite(None if args.builtin else args.suite)
     matrix = load_matrix(args.matrix)
+    missing = [m for m in ("rich", "jiwer", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"vagus eval needs {', '.join(missing)}: pip install 'vagus[eval]'")
     return asyncio.run(_run_eval(suite, matrix, args))
 
 

@@ -199,3 +199,14 @@ def test_serve_over_https_with_a_self_signed_certificate():
 def test_serve_refuses_half_a_tls_setup():
     proc = vagus("serve", "--tls-cert", "cert.pem")
     assert proc.returncode == 2 and "--tls-cert and --tls-key go together" in proc.stderr
+
+
+def test_eval_without_its_extra_says_what_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    from vagus import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jiwer" else real(name, *a))
+    assert cli.main(["eval", "--builtin", "--out", "unused"]) == 2
+    assert "vagus eval needs jiwer: pip install 'vagus[eval]'" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from tests.conftest import load_fixture
 from vagus.agent.host import SessionHost
 from vagus.audio.resample import resample
-from vagus.server.app import Access, create_app
+from vagus.server.app import SESSIONS_KEY, Access, create_app
 from vagus.server.auth import ClientLimits, mint_token
 from vagus.transports.webrtc import WebRTCGateway
 
@@ -191,3 +191,21 @@ async def test_a_webrtc_call_speaks_at_the_rate_its_audio_track_sends(services, 
             await connection.close()
     finally:
         await host.close()
+
+
+async def test_a_client_that_vanishes_mid_answer_leaves_no_session_behind(open_server):
+    """The socket drops while the agent is speaking: the session ends, and the server goes on."""
+    ws = await open_server.ws_connect("/v1/realtime")
+    assert (await first_event(ws))["type"] == "session.created"
+    for event in question_events():
+        await ws.send_str(event)
+    async with asyncio.timeout(WAIT_S):
+        while json.loads((await ws.receive()).data)["type"] != "response.output_audio.delta":
+            pass
+    host = open_server.server.app[SESSIONS_KEY].gateway.host
+    assert len(host.sessions) == 1
+    await ws.close()  # gone mid-answer
+    async with asyncio.timeout(WAIT_S):
+        while host.sessions:
+            await asyncio.sleep(0.05)
+    assert (await open_server.get("/healthz")).status == 200

@@ -147,10 +147,9 @@ class SessionHost:
             from vagus.api import Agent
 
             (agent or Agent()).check_flow(Flow.from_config(config.flow), config.tools.builtin)
-        self.on_open: Callable[[VoiceSession], None] | None = None
-        """Called with each new session before the agent's hooks run (to subscribe to its events)."""
         self.open_hooks: list[Callable[[VoiceSession], None]] = []
-        """More such callbacks (metrics, recorders), each called in turn."""
+        """Called in turn with each new session before the agent's hooks run (metrics, tracing,
+        recorders: to subscribe to its events)."""
         self.on_tick_lateness: Callable[[float], None] | None = None
         """Told how late (ms) each wall-clock tick started (metrics)."""
         self.max_sessions = max_sessions
@@ -215,8 +214,6 @@ class SessionHost:
         self.sessions[session.id] = hosted
         for hook in self.open_hooks:
             hook(session)
-        if self.on_open is not None:
-            self.on_open(session)
         if agent is not None:
             hosted.handle = agent.attach(session)
         return hosted

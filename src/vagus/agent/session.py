@@ -507,6 +507,11 @@ class VoiceSession(Session):
                 self.summarizer.turn_ended()
             self.bus.publish(AnswerDone(self.clock.now(), turn.number, outcome))
 
+    @property
+    def current_turn(self) -> int | None:
+        """The number of the turn whose answer is being prepared or played (or was last)."""
+        return self._current.number if self._current is not None else None
+
     def stop_answer(self) -> None:
         """Stop the answer now, prepared or playing (a client cancelled it): what was heard of it
         stays in the conversation."""

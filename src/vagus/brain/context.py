@@ -93,6 +93,13 @@ class Conversation:
     def add_assistant(self, text: str, interrupted: bool = False) -> None:
         self._add(Entry("assistant", text, interrupted))
 
+    def add_message(self, role: str, text: str) -> Entry:
+        """A message someone else put in the conversation (a Realtime client's user, assistant or
+        system item); the entry, to find it again."""
+        entry = Entry(role, text)
+        self._add(entry)
+        return entry
+
     def add_tools(self, calls: list[ToolCall], results: list[ToolResult], said: str = "") -> None:
         """What tools the model called in an answer and what they returned (whether or not the answer
         was heard: a light switched on is on)."""

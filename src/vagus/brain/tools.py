@@ -239,6 +239,11 @@ class Toolbox:
         self.version += 1
         return t
 
+    def remove(self, name: str) -> None:
+        """Take a tool away (a Realtime client's tool it no longer declares)."""
+        if self.tools.pop(name, None) is not None:
+            self.version += 1
+
     def __bool__(self) -> bool:
         return bool(self.tools)
 

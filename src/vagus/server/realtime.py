@@ -110,7 +110,7 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
     if isinstance(sessions, LocalSessions):
         host = sessions.gateway.host
         try:
-            connection = await _open(host, None, model, identity, initial, beta=wants_beta(request))
+            connection = _opened(host, model, identity, initial, beta=wants_beta(request))
         except HostFull as exc:
             return _error(503, str(exc), 10)
         except SettingError as exc:
@@ -167,17 +167,12 @@ async def _prepare(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _open(
-    host: SessionHost, ws: web.WebSocketResponse | None, model: str | None, user: str | None,
-    initial: dict[str, Any] | None, beta: bool = False,
-) -> RealtimeConnection:  # fmt: skip
+def _opened(
+    host: SessionHost, model: str | None, user: str | None, initial: dict[str, Any] | None, beta: bool = False
+) -> RealtimeConnection:
     """A connection whose session is open (HostFull: no room) and whose greeting waits for `start_io`."""
 
-    async def nowhere(text: str) -> None:  # replaced by the socket once it is open
-        raise ConnectionError("not connected")
-
-    send = ws.send_str if ws is not None else nowhere
-    connection = RealtimeConnection(host, send, model, user, initial, beta=beta)
+    connection = RealtimeConnection(host, None, model, user, initial, beta=beta)  # the socket attaches later
     connection.open_session()
     return connection
 
@@ -254,15 +249,15 @@ async def relay(ws: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResp
     finally:
         downstream.cancel()
         await asyncio.gather(downstream, return_exceptions=True)
-        await upstream.close()
+        await asyncio.shield(upstream.close())  # even when this handler is cancelled: the worker's session ends
 
 
 async def worker_socket(request: web.Request, host: SessionHost) -> web.StreamResponse:
     """The worker's side of a relayed connection (its private socket only)."""
     try:
         params = json.loads(request.headers.get("X-Vagus-Realtime", "{}"))
-        connection = await _open(
-            host, None, params.get("model"), params.get("user"), params.get("session"), bool(params.get("beta"))
+        connection = _opened(
+            host, params.get("model"), params.get("user"), params.get("session"), bool(params.get("beta"))
         )
     except HostFull as exc:
         return web.json_response({"error": str(exc)}, status=503)

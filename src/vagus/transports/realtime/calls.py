@@ -83,7 +83,7 @@ class RealtimeCalls:
         for bad initial settings."""
         check_offer(sdp)
         host = self.gateway.host
-        connection = RealtimeConnection(host, _nowhere, model, user, initial, audio_in_events=False)
+        connection = RealtimeConnection(host, None, model, user, initial, audio_in_events=False)
         connection.open_session()  # HostFull: at the limit or draining
         pc = self.gateway.peer_connection()
         call = RealtimeCall(self, connection, pc)
@@ -146,10 +146,6 @@ class RealtimeCalls:
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close("server shutdown") for c in list(self.calls.values())))
-
-
-async def _nowhere(text: str) -> None:
-    raise ConnectionError("not connected")
 
 
 def parse_call_body(content_type: str, body: bytes, form: dict[str, str] | None) -> tuple[str, dict[str, Any] | None]:

@@ -80,6 +80,9 @@ class ClientEvents:
             self.error(str(exc), "invalid_value", exc.param, event_id)
         except ClientError as exc:
             self.error(str(exc), exc.code, exc.param, event_id)
+        except Exception:  # our fault, not the client's: said so, logged, and the connection goes on
+            log.exception("realtime: %s failed", kind)
+            self.error(f"the server failed to carry out {kind}", "server_error", None, event_id, "server_error")
 
     async def _session_update(self, event: dict[str, Any]) -> None:
         before = (self.settings.turn_detection.to_json(), self.settings.kind)
@@ -205,15 +208,13 @@ class ClientEvents:
                 self._track(self._transcribe_item(item_id, audio, prefix=" ".join(texts)))
                 return
             text = " ".join(texts).strip()
-            entry = Entry(role, text)
             if after is not None:  # inserted: into the context at the same place, then it is done
-                previous_entry = None if after == "root" else self._entries[after]
-                conversation.insert_after(entry, previous_entry)
+                entry = Entry(role, text)
+                conversation.insert_after(entry, None if after == "root" else self._entries[after])
                 self._entries[item_id] = entry
                 self._insert_item(stored, None if after == "root" else after)
                 return
-            conversation._add(entry)
-            self._entries[item_id] = entry
+            self._entries[item_id] = conversation.add_message(role, text)
         elif after is not None:
             raise ClientError("only text messages can be inserted before the end of the conversation",
                               "invalid_value", "previous_item_id")  # fmt: skip
@@ -358,7 +359,7 @@ class ClientEvents:
             self._finish(response)
             return
         session = self._session()
-        if session._current is not None and session._current.number == response.turn:
+        if session.current_turn == response.turn:
             session.stop_answer()
         if not response.speaking:
             self._finish(response)
@@ -431,10 +432,7 @@ class ClientEvents:
         item = self.items.get(item_id)
         if item is None:  # deleted meanwhile
             return
-        text = f"{prefix} {transcript}".strip()
-        entry = Entry("user", text)
-        session.conversation._add(entry)
-        self._entries[item_id] = entry
+        self._entries[item_id] = session.conversation.add_message("user", f"{prefix} {transcript}".strip())
         set_transcript(item, transcript)
         self._transcribed(item_id, transcript, len(audio) / SESSION_INPUT_RATE)
 

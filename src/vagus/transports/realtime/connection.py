@@ -63,12 +63,13 @@ WEBRTC_OUTPUT_RATE = 48000
 
 
 class RealtimeConnection(ClientEvents, SessionEvents):
-    """`send` writes one JSON text to the client; `host` runs the voice session."""
+    """`send` writes one JSON text to the client (None: not yet connected, see `attach`); `host` runs
+    the voice session."""
 
     def __init__(
         self,
         host: SessionHost,
-        send: Callable[[str], Awaitable[None]],
+        send: Callable[[str], Awaitable[None]] | None,
         model: str | None = None,
         user: str | None = None,
         initial: dict[str, Any] | None = None,
@@ -84,7 +85,7 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         """The client speaks the retired beta shape (`OpenAI-Beta: realtime=v1`): events go out in it."""
         self.output_rate = SESSION_OUTPUT_RATE if audio_in_events else WEBRTC_OUTPUT_RATE
         """The session speaks at 24 kHz for events (the format's rate), at 48 kHz for WebRTC's Opus."""
-        self._send = send
+        self._send = send or _not_connected
         self.user = user
         self.settings = RealtimeSettings.for_agent(host.config, model)
         if host.agent is not None and host.agent.instructions is not None:
@@ -121,6 +122,7 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         self._idle: asyncio.TimerHandle | None = None
         self._nudge: asyncio.Future[None] | None = None
         self._closed = False
+        self._closing: asyncio.Future[None] | None = None
         self._started = False
         self._early: list[dict[str, Any]] = []
         """Events before `session.created` was sent (WebRTC audio can come before its data channel)."""
@@ -135,7 +137,7 @@ class RealtimeConnection(ClientEvents, SessionEvents):
 
     def attach(self, send: Callable[[str], Awaitable[None]]) -> None:
         """Where the events go (the socket, once it is open)."""
-        self._send = send
+        self._send = send or _not_connected
 
     async def start(self) -> None:
         """Open the voice session and greet the client."""
@@ -159,8 +161,7 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         config.system_prompt = s.instructions
         td = s.turn_detection
         if td.type is not None:
-            config.vad.start_threshold = min(max(td.threshold, 0.05), 0.95)
-            config.vad.stop_threshold = min(config.vad.stop_threshold, config.vad.start_threshold)
+            _set_threshold(config.vad, td.threshold)
             config.turns.preroll_ms = td.prefix_padding_ms
             config.turns.barge_in = td.interrupt_response
             if td.type == "server_vad":
@@ -176,8 +177,6 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         session = hosted.session
         session.bus.subscribe(self._on_event)
         self._apply_live()
-        if self.settings.turn_detection.type == "server_vad":
-            session.endpointer.semantic = None
         log.info("realtime session %s opened (%s)", session.id, self.settings.turn_detection.type or "manual")
 
     def _apply_live(self) -> None:
@@ -193,7 +192,7 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         if td.type == "server_vad":
             session.endpointer.semantic = None
             session.endpointer.silence_s = td.silence_duration_ms / 1000.0
-            session.vad._settings.start_threshold = min(max(td.threshold, 0.05), 0.95)
+            _set_threshold(session.config.vad, td.threshold)  # the settings its VAD reads
         elif td.type == "semantic_vad" and session.services.end_of_turn is not None:
             session.endpointer.semantic = end_of_turn_for(td.eagerness, self.host.config.turns.end_of_turn)
         self._use_client_tools(s.tools)
@@ -210,15 +209,21 @@ class RealtimeConnection(ClientEvents, SessionEvents):
         if box is None:
             box = answers.toolbox = Toolbox()
         for name in answers.client_tools - {t["name"] for t in specs}:
-            box.tools.pop(name, None)
+            box.remove(name)
         for spec in specs:
-            box.tools[spec["name"]] = Tool(spec["name"], spec["description"], spec["parameters"], client_side_tool)
-        box.version += 1
+            box.remove(spec["name"])  # a declared tool replaces its earlier declaration
+            box.add(Tool(spec["name"], spec["description"], spec["parameters"], client_side_tool))
         answers.client_tools = frozenset(t["name"] for t in specs)
 
     async def close(self, reason: str = "client disconnected") -> None:
-        if self._closed:
-            return
+        """End the connection and its session. The work runs as its own task: a caller cancelled
+        meanwhile (the web server cancels a handler whose client has gone) cannot leave the session
+        half closed."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close(reason))
+        await asyncio.shield(self._closing)
+
+    async def _close(self, reason: str) -> None:
         self._closed = True
         if self._idle is not None:
             self._idle.cancel()
@@ -334,3 +339,13 @@ class RealtimeConnection(ClientEvents, SessionEvents):
     def _session(self) -> Any:
         assert self.hosted is not None
         return self.hosted.session
+
+
+def _set_threshold(vad: Any, threshold: float) -> None:
+    """server_vad's threshold as the VAD's start threshold (its stop threshold kept below it)."""
+    vad.start_threshold = min(max(threshold, 0.05), 0.95)
+    vad.stop_threshold = min(vad.stop_threshold, vad.start_threshold)
+
+
+async def _not_connected(text: str) -> None:
+    raise ConnectionError("not connected")

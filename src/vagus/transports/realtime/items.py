@@ -45,6 +45,9 @@ class Response:
     modalities: list[str]
     turn: int | None = None
     created: bool = False
+    """`response.created` was sent."""
+    done: bool = False
+    """`response.done` was sent (it is sent once)."""
     items: list[dict[str, Any]] = field(default_factory=list)
     message: dict[str, Any] | None = None
     """The assistant message item being spoken or written."""

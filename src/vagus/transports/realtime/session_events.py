@@ -259,12 +259,13 @@ class SessionEvents:
         self._emit({"type": "response.content_part.done", **base, "part": part})
         self._emit({"type": "response.output_item.done", "response_id": response.id, "output_index": index,
                     "item": as_json(item)})  # fmt: skip
-        previous = self._order[self._order.index(item["id"]) - 1] if self._order.index(item["id"]) else None
+        position = self._order.index(item["id"])
+        previous = self._order[position - 1] if position else None
         self._emit({"type": "conversation.item.done", "previous_item_id": previous, "item": as_json(item)})
 
     def _finish(self, response: Response) -> None:
         """response.done, once: completed, cancelled (turn_detected / client_cancelled) or failed."""
-        if not response.created:
+        if not response.created or response.done:
             return
         if response.message is not None and response.message.get("status") == "in_progress":
             self._close_message(response, interrupted=response.cancel_reason is not None)
@@ -274,8 +275,7 @@ class SessionEvents:
             status = "failed"
         else:
             status = "completed"
-        response.answer_done = True
-        response.created = False  # no second response.done
+        response.answer_done = response.done = True
         if self.active is response:
             self.active = None
             session = self._session()
