@@ -123,7 +123,8 @@ async def realtime_through_the_front(http: aiohttp.ClientSession, url: str) -> l
 async def realtime_call_through_the_front(http: aiohttp.ClientSession, url: str) -> list[str]:
     """A Realtime WebRTC call: the front relays the offer to a worker, whose answer it returns."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    player = MediaPlayer(str(FIXTURES / "hello.wav"))
+    # looped: a live microphone never ends (a track that ends closes the call, before a slow answer)
+    player = MediaPlayer(str(FIXTURES / "hello.wav"), loop=True)
     pc.addTrack(player.audio)
     channel = pc.createDataChannel("oai-events")
     kinds: list[str] = []
