@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--fresh", action="store_true", help="run everything again instead of resuming")
     evaluate.add_argument("--write-config", type=Path, help="write the best combination's agent config here")
     evaluate.add_argument("--compare", type=Path, help="an earlier run's folder: show what got worse (exit 1 if any)")
+    evaluate.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="combinations run at once, each in its own process (default 1: runs at once slow each other's "
+        "latencies; more only where cores are to spare)",
+    )  # fmt: skip
 
     memory = sub.add_parser("memory", help="what the agent remembers about users (memory.path): list or forget")
     memory.add_argument("action", choices=["list", "forget"])
@@ -457,6 +462,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     if (args.suite is None) == (not args.builtin):
         raise ConfigError("name a suite file or --builtin (one of them)")
+    if not 1 <= args.jobs <= 64:
+        raise ConfigError("--jobs: from 1 to 64")
     suite = load_suite(None if args.builtin else args.suite)
     matrix = load_matrix(args.matrix)
     missing = [m for m in ("rich", "jiwer", "matplotlib") if importlib.util.find_spec(m) is None]
@@ -484,7 +491,7 @@ async def _run_eval(suite: Any, matrix: Any, args: argparse.Namespace) -> int:
         def step(what: str) -> None:
             progress.update(task, advance=1, description=what)
 
-        runs = await run_suite(suite, matrix, args.out, fresh=args.fresh, on_progress=step)
+        runs = await run_suite(suite, matrix, args.out, fresh=args.fresh, on_progress=step, jobs=args.jobs)
     summary = summarise(suite, runs)
     compared = None
     if args.compare is not None:

@@ -155,3 +155,21 @@ async def test_an_llm_judge_grades_the_turns_that_ask(tmp_path):
     asked = fake.requests[0]["body"]["messages"]
     assert "Score it from 1 to 5" in asked[0]["content"] and fake.requests[0]["body"]["temperature"] == 0
     assert "gives the right number" in asked[1]["content"] and "42" in asked[1]["content"]
+
+
+def test_combinations_run_at_once_with_jobs(tmp_path):
+    """`--jobs 2`: each combination in its own process; the results are the same files, ranked."""
+    (tmp_path / "suite.yaml").write_text(
+        'scenarios:\n  - name: arithmetic\n    turns:\n      - say: "What is seven times six?"\n'
+        '        expect: {keywords: ["42|forty two"]}\n'
+    )
+    (tmp_path / "matrix.yaml").write_text(MATRIX)
+    proc = vagus("eval", str(tmp_path / "suite.yaml"), "--matrix", str(tmp_path / "matrix.yaml"),
+                 "--out", str(tmp_path / "out"), "--jobs", "2")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = sorted(p.name for p in (tmp_path / "out" / "runs").iterdir())
+    assert runs == ["slow_silence__arithmetic.json", "smart_turn__arithmetic.json"]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {s["combination"]: s["passed_turns"] for s in results["summary"]} == {"smart_turn": 1, "slow_silence": 1}
+    bad = vagus("eval", str(tmp_path / "suite.yaml"), "--out", str(tmp_path / "x"), "--jobs", "0")
+    assert bad.returncode != 0 and "--jobs" in bad.stderr

@@ -146,3 +146,74 @@ def test_cost_per_turn_from_a_price_table():
     assert prices.turn_cost(30.0, "") == pytest.approx(0.003)  # nothing said: only the transcription
     with pytest.raises(ValueError, match="not a combination"):
         Matrix.model_validate({"combinations": {"a": {}}, "prices": {"b": {"stt_per_minute": 1}}})
+
+
+def test_scenario_kinds_voices_callers_and_settings_are_checked(tmp_path):
+    def load(text: str) -> Suite:
+        path = tmp_path / "suite.yaml"
+        path.write_text(text)
+        return load_suite(path)
+
+    with pytest.raises(ConfigError, match="voice 'festival'"):
+        load("scenarios:\n  - name: x\n    turns:\n      - say: hi\n        voice: festival\n")
+    with pytest.raises(ConfigError, match="turns` or a simulated `caller"):
+        load("scenarios:\n  - name: x\n")
+    caller = ("scenarios:\n  - name: x\n    caller:\n      persona: p\n      goal: g\n"
+              "      success: {keywords: [a]}\n      llm: {provider: offline}\n")  # fmt: skip
+    with pytest.raises(ConfigError, match="needs a language model"):
+        load(caller)
+    with pytest.raises(ConfigError, match="at least one check"):
+        load(caller.replace("{keywords: [a]}", "{}").replace("offline", "openai"))
+    with pytest.raises(ConfigError, match=r"turns\.silence_ms"):  # a scenario's own settings are checked too
+        load("scenarios:\n  - name: x\n    config: {turns: {silence_ms: -1}}\n    turns:\n      - say: hi\n")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load("agent: missing.yaml\nscenarios:\n  - name: x\n    turns:\n      - say: hi\n")
+    (tmp_path / "agent.yaml").write_text("name: Luigi\nturns: {silence_ms: 900}\n")
+    suite = load("agent: agent.yaml\nbase: {turns: {barge_in: false}}\n"
+                 "scenarios:\n  - name: x\n    turns:\n      - say: hi\n      - say: the news\n        speaker: tv\n")  # fmt: skip
+    config = combined(suite.base, {})
+    assert config.name == "Luigi" and config.turns.silence_ms == 900 and config.turns.barge_in is False
+    tv = suite.scenarios[0].turns[1]
+    assert tv.expect.ignored and not suite.scenarios[0].turns[0].expect.ignored  # others' speech: no answer
+    with pytest.raises(ValueError, match="cannot also expect"):
+        Expect(ignored=True, keywords=["x"])
+    kinds = {s.name for s in load_suite(None).scenarios}
+    assert {"tv_in_the_room", "bystander", "far_field", "tool_call", "another_voice", "barge_in"} <= kinds
+
+
+def test_speech_not_meant_for_the_agent_passes_only_unanswered():
+    from vagus.evals.metrics import ignored_row
+
+    tv = Spoken(1, "the news", 5.0, 8.0, Expect(ignored=True), "tv")
+    skipped = ignored_row(tv, [{"turn": 2, "speech_start": 5.0, "agent_text": "", "skipped": "not addressed"}])
+    assert skipped["passed"] and skipped["skipped"] == "not addressed"
+    answered = ignored_row(tv, [{"turn": 2, "speech_start": 5.0, "user_text": "news", "agent_text": "Sure."}])
+    assert not answered["passed"] and answered["failures"] == ["the agent answered the tv"]
+    assert ignored_row(tv, [])["passed"]  # not even taken for a turn
+
+
+def test_far_field_speech_and_a_television():
+    import numpy as np
+
+    from vagus.audio.room import critical_distance, far_field, television
+
+    rng = np.random.default_rng(0)
+    speech = (rng.standard_normal(16000) * 0.05).astype(np.float32)
+    near, far = far_field(speech, 0.5, 0.5), far_field(speech, 4.0, 0.5)
+    assert len(near) == len(far) == len(speech)
+    direct_near = float(np.dot(near, speech) / np.dot(speech, speech))
+    direct_far = float(np.dot(far, speech) / np.dot(speech, speech))
+    assert direct_near == pytest.approx(1.0, abs=0.05) and direct_far == pytest.approx(0.125, abs=0.05)
+    assert 0.6 < critical_distance(0.5) < 0.9  # a living room
+    tv = television(speech)
+    spectrum = np.abs(np.fft.rfft(tv))
+    freqs = np.fft.rfftfreq(len(tv), 1 / 16000)
+    assert spectrum[freqs < 120].mean() < 0.3 * spectrum[(freqs > 500) & (freqs < 4000)].mean()
+
+
+def test_a_simulated_callers_line_is_what_would_be_said_aloud():
+    from vagus.evals.simulated import clean_line
+
+    assert clean_line("Caller: Hi, *table* for two (smiles) please.") == ("Hi, table for two please.", False)
+    assert clean_line("Thanks, bye! [END]") == ("Thanks, bye!", True)
+    assert clean_line("[END]") == ("", True)

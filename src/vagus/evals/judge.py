@@ -18,6 +18,11 @@ RUBRIC = """You grade one answer of a voice assistant, heard through a loudspeak
 1 = wrong, harmful, or says nothing useful. Judge only what is written below.
 Reply with JSON only: {"score": <1-5>, "reason": "<one short sentence>"}"""
 
+CALL_RUBRIC = """You grade a phone call between a caller and a voice assistant. Score from 1 to 5 how well
+the call met the criterion: 5 = fully, and the assistant was clear and brief; 4 = fully, with a small
+flaw; 3 = partly; 2 = mostly not; 1 = not at all. Judge only the transcript below.
+Reply with JSON only: {"score": <1-5>, "reason": "<one short sentence>"}"""
+
 FIRST_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 
@@ -31,10 +36,17 @@ class Judge:
 
     async def grade(self, criterion: str, user: str, answer: str) -> tuple[int | None, str]:
         """(score 1–5, reason); (None, why) when the judge gave no usable answer."""
-        messages: list[Any] = [
-            {"role": "system", "content": RUBRIC},
-            {"role": "user", "content": f"Criterion: {criterion}\nThe user said: {user}\nThe assistant said: {answer}"},
-        ]
+        said = f"Criterion: {criterion}\nThe user said: {user}\nThe assistant said: {answer}"
+        return await self._verdict(RUBRIC, said)
+
+    async def grade_call(self, criterion: str, transcript: list[dict[str, Any]]) -> tuple[int | None, str]:
+        """A whole call (a simulated caller's) against a goal."""
+        who = {"caller": "Caller", "agent": "Assistant"}
+        lines = "\n".join(f"{who[line['who']]}: {line['text']}" for line in transcript)
+        return await self._verdict(CALL_RUBRIC, f"Criterion: {criterion}\nTranscript:\n{lines}")
+
+    async def _verdict(self, rubric: str, content: str) -> tuple[int | None, str]:
+        messages: list[Any] = [{"role": "system", "content": rubric}, {"role": "user", "content": content}]
         try:
             text = "".join([d async for d in self.llm.stream(messages) if isinstance(d, str)])
         except ProviderError as exc:

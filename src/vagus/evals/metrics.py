@@ -79,6 +79,21 @@ def backchannel_row(s: Spoken, records: list[dict[str, Any]]) -> dict[str, Any]:
     return row
 
 
+def ignored_row(s: Spoken, matched: list[dict[str, Any]]) -> dict[str, Any]:
+    """Speech not meant for the agent (a TV, a bystander): it passes when nothing was answered to it."""
+    answered = [r for r in matched if r.get("agent_text") and not r.get("skipped")]
+    row: dict[str, Any] = {"turn": s.index, "script": s.script, "speaker": s.speaker, "heard": True,
+                           "ignored": not answered}  # fmt: skip
+    if answered:
+        row.update(user_text=answered[-1].get("user_text", ""), answer=answered[-1]["agent_text"])
+    skipped = [r["skipped"] for r in matched if r.get("skipped")]
+    if skipped:
+        row["skipped"] = skipped[0]  # why the agent let it pass (another voice, not addressed …)
+    row["failures"] = [f"the agent answered the {s.speaker}"] if answered else []
+    row["passed"] = not answered
+    return row
+
+
 def turn_metrics(
     s: Spoken, matched: list[dict[str, Any]], tools: dict[int, list[str]], next_start: float | None
 ) -> dict[str, Any]:

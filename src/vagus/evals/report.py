@@ -63,6 +63,9 @@ def summarise(suite: Suite, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "false_barge_ins": sum(run["false_barge_ins"] for run in combo),
             "cut_ins": sum(1 for r in rows if r.get("cut_in")),
             "not_heard": sum(1 for r in rows if not r["heard"]),
+            "others_answered": sum(1 for r in rows if "ignored" in r and not r["ignored"]),
+            "goals_reached": sum(1 for r in rows if r.get("goal") and r["passed"]),
+            "goals": sum(1 for r in rows if r.get("goal")),
             "wall_seconds": round(sum(run["wall_seconds"] for run in combo), 1),
         })  # fmt: skip
     front = pareto(out)
@@ -95,6 +98,8 @@ COMPARED = (
     ("false_barge_ins", "up", 0.0),
     ("cut_ins", "up", 0.0),
     ("markup_leaks", "up", 0.0),
+    ("others_answered", "up", 0.0),
+    ("goals_reached", "down", 0.0),
 )
 
 
@@ -212,7 +217,8 @@ def render_html(
                ("latency_p95_ms", "p95 ms"), ("asr_ttlw_p50_ms", "asr_ttlw"), ("llm_ttfb_p50_ms", "llm_ttfb"),
                ("tts_ttfb_p50_ms", "tts_ttfb"), ("wer", "WER"), ("words_per_answer", "words/answer"),
                ("interruption_stop_ms_p50", "stop ms"), ("false_barge_ins", "false barge-ins"),
-               ("cut_ins", "cut-ins"), ("markup_leaks", "markup"), ("judge_mean", "judge"),
+               ("cut_ins", "cut-ins"), ("others_answered", "TV/others answered"),
+               ("goals_reached", "caller goals"), ("markup_leaks", "markup"), ("judge_mean", "judge"),
                ("cost_per_turn", "cost/turn"), ("pareto", "Pareto")]  # fmt: skip
     head = "".join(f"<th>{e(label)}</th>" for _, label in columns)
     body = "".join(
@@ -245,6 +251,16 @@ def render_html(
                       f"<td>{e(row['script'])}</td><td>{e(row.get('user_text', ''))}</td>"
                       f"<td>{e(row.get('answer', ''))}</td><td>{row.get('latency_ms', '')}</td>"
                       f"<td>{'yes' if row['passed'] else e('; '.join(row.get('failures', [])))}</td></tr>")  # fmt: skip
+    calls = ""
+    for run in runs:
+        if run.get("transcript"):
+            lines = "".join(f"<li><b>{e(line['who'])}</b>: {e(line['text'])}</li>" for line in run["transcript"])
+            goal = next((r for r in run["rows"] if r.get("goal")), {})
+            verdict = "goal reached" if goal.get("passed") else "goal missed: " + "; ".join(goal.get("failures", []))
+            calls += (f"<h3>{e(run['combination'])} · {e(run['scenario'])} — {e(verdict)}</h3>"
+                      f'<ol class="call">{lines}</ol>')  # fmt: skip
+    if calls:
+        calls = f"<h2>Simulated calls</h2>{calls}"
     best = summary[0]["combination"] if summary else ""
     comparison = ""
     if compared is not None:
@@ -274,5 +290,6 @@ figure svg {{ max-width: 100%; height: auto; }}
 <h2>Scenarios</h2><table id="grid"><thead><tr><th></th>{grid_head}</tr></thead><tbody>{grid}</tbody></table>
 <h2>Turns</h2><table id="turns"><thead><tr><th>combination</th><th>scenario</th><th>turn</th><th>script</th>
 <th>heard</th><th>answer</th><th>latency ms</th><th>passed</th></tr></thead><tbody>{turns}</tbody></table>
+{calls}
 </body></html>
 """

@@ -2,8 +2,11 @@
 
 A scenario is a scripted caller: user turns (text spoken by an offline voice, or a recording), each
 followed by a silence that leaves room for the answer (`then_s`) — or cut short to talk over it (a
-barge-in) — under conditions (noise at an SNR, the agent's own voice echoing from a loudspeaker), with
-expectations per turn (keywords in the answer, a tool called, a length limit, an interruption).
+barge-in) — under conditions (noise at an SNR, a far-field room, the agent's own voice echoing from a
+loudspeaker), with speech from others in the room (a TV, a bystander) that must not be answered, and
+expectations per turn (keywords in the answer, a tool called, a length limit, an interruption). Or a
+simulated caller: an LLM with a persona and a goal that talks to the agent turn by turn (`caller:`),
+scored on whether the goal was reached.
 
 A matrix names combinations: each is a partial agent config laid over the suite's base config, so a
 combination can swap any provider or setting (`stt`, `llm`, `tts`, `turns`, `senses` …).
@@ -11,8 +14,9 @@ combination can swap any provider or setting (`stt`, `llm`, `tts`, `turns`, `sen
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -35,12 +39,21 @@ class Expect(_Strict):
     keeps_talking: bool = Field(
         False, description="this turn is a backchannel ('mm-hm') over the answer: the agent must not stop"
     )
+    ignored: bool = Field(
+        False, description="this speech is not meant for the agent (a TV, a bystander): it must get no answer"
+    )
 
     @model_validator(mode="after")
     def _one_intent(self) -> Expect:
         if self.interrupts and self.keeps_talking:
             raise ValueError("a turn either interrupts the answer or lets it go on, not both")
+        if self.ignored and (self.keywords or self.tool or self.interrupts or self.judge or self.keeps_talking):
+            raise ValueError("speech the agent must ignore cannot also expect an answer, a tool or an interruption")
         return self
+
+
+VOICE = re.compile(r"^(piper|espeak:[A-Za-z0-9_+-]{1,40})$")
+Speaker = Literal["user", "tv", "bystander"]
 
 
 class Turn(_Strict):
@@ -48,6 +61,14 @@ class Turn(_Strict):
     audio: Path | None = Field(None, description="or a recording of it (any rate; mono or stereo)")
     then_s: float = Field(6.0, ge=0, le=120, description="silence after this turn before the next (the answer)")
     rate: float = Field(1.0, ge=0.5, le=2.0, description="speaking rate of the user voice (1: its own)")
+    voice: str = Field(
+        "piper", description="who speaks `say`: 'piper' (the packaged voice) or 'espeak:VOICE' (en-us, en-gb+f3 …)"
+    )
+    speaker: Speaker = Field(
+        "user",
+        description="user (at the microphone); tv (a television across the room) or bystander (someone "
+        "else talking in the room): their speech must get no answer unless `expect` says otherwise",
+    )
     pause_after: str | None = Field(
         None, description="split `say` here with a mid-sentence pause (tests turn-taking): 'I want to | book'"
     )
@@ -56,6 +77,10 @@ class Turn(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Turn:
+        if not VOICE.match(self.voice):
+            raise ValueError(f"voice {self.voice!r}: 'piper' or 'espeak:VOICE' (a voice espeak-ng --voices lists)")
+        if self.speaker != "user" and "expect" not in self.model_fields_set:
+            self.expect = Expect(ignored=True)
         if (self.say is None) == (self.audio is None):
             raise ValueError("a turn says something (`say`) or plays a recording (`audio`), one of them")
         if self.pause_after is not None and (self.say is None or self.pause_after not in self.say):
@@ -63,17 +88,73 @@ class Turn(_Strict):
         return self
 
 
+class Room(_Strict):
+    rt60_s: float = Field(0.5, ge=0.1, le=2.0, description="reverberation time (a living room: 0.4–0.6 s)")
+    distance_m: float = Field(2.0, ge=0.3, le=10, description="the user's distance from the microphone")
+
+
 class Conditions(_Strict):
     noise_snr_db: float | None = Field(None, ge=-10, le=60, description="steady noise under the user's speech")
     echo: bool = Field(False, description="the agent's voice reaches the microphone (a loudspeaker, no headset)")
+    room: Room | None = Field(None, description="far field: the user speaks from across a reverberant room")
     seed: int = Field(0, description="the noise's random seed (a run is reproducible)")
+
+
+class CallerGoal(_Strict):
+    """When a simulated caller's goal counts as reached: every check given must hold."""
+
+    tool: str | None = Field(None, description="a tool the agent called during the conversation (book_table …)")
+    flow_node: str | None = Field(None, description="a flow step the conversation reached (done …)")
+    keywords: list[str] = Field(default_factory=list, description="each said by the agent at some point ('a|b')")
+    judge: str | None = Field(None, description="graded over the whole transcript by the suite's judge")
+
+    @model_validator(mode="after")
+    def _something(self) -> CallerGoal:
+        if not (self.tool or self.flow_node or self.keywords or self.judge):
+            raise ValueError("success needs at least one check: tool, flow_node, keywords or judge")
+        return self
+
+
+class Caller(_Strict):
+    """A simulated caller: an LLM playing a person with a goal, heard through the offline voice."""
+
+    persona: str = Field(min_length=1, description="who the caller is and how they talk")
+    goal: str = Field(min_length=1, description="what they want from the call, in their own terms")
+    success: CallerGoal = Field(description="how the evaluation decides the goal was reached")
+    llm: dict[str, Any] = Field(
+        description="the caller's language model, as an agent's `llm:` section (openai: any endpoint; llamacpp)"
+    )
+    max_turns: int = Field(8, ge=1, le=30, description="lines the caller says at most before hanging up")
+    reply_after_s: float = Field(0.8, ge=0.2, le=5, description="the quiet after the agent before the caller speaks")
+    seed: int = Field(0, description="sent to the caller's model (endpoints that take a seed) with temperature 0")
+    voice: str = Field("piper", description="as a turn's voice")
+    rate: float = Field(1.0, ge=0.5, le=2.0)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Caller:
+        if not VOICE.match(self.voice):
+            raise ValueError(f"voice {self.voice!r}: 'piper' or 'espeak:VOICE'")
+        if self.llm.get("provider") not in ("openai", "llamacpp"):
+            raise ValueError("llm.provider: the caller needs a language model: openai (any endpoint) or llamacpp")
+        return self
 
 
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    turns: list[Turn] = Field(min_length=1, max_length=50)
+    turns: list[Turn] = Field(default_factory=list, max_length=50)
+    caller: Caller | None = Field(None, description="instead of scripted turns: a simulated caller")
     conditions: Conditions = Field(default_factory=Conditions)
     lead_s: float = Field(0.5, ge=0, le=10, description="silence before the first turn")
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="settings this scenario needs, laid over the suite's base (a combination's own win)",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Scenario:
+        if bool(self.turns) == (self.caller is not None):
+            raise ValueError("a scenario has scripted `turns` or a simulated `caller`, one of them")
+        return self
 
 
 class Weights(_Strict):
@@ -91,7 +172,10 @@ class JudgeConfig(_Strict):
 
 class Suite(_Strict):
     name: str = "suite"
-    base: dict[str, Any] = Field(default_factory=dict, description="the agent config every combination starts from")
+    agent: Path | None = Field(None, description="an agent config file (YAML) every combination starts from")
+    base: dict[str, Any] = Field(
+        default_factory=dict, description="the agent config every combination starts from (over `agent`)"
+    )
     scenarios: list[Scenario] = Field(min_length=1)
     weights: Weights = Field(default_factory=Weights)
     judge: JudgeConfig | None = Field(None, description="the LLM that grades turns with `expect.judge`")
@@ -101,8 +185,13 @@ class Suite(_Strict):
         names = [s.name for s in self.scenarios]
         if len(set(names)) != len(names):
             raise ValueError("scenario names must be unique")
-        if self.judge is None and any(t.expect.judge for s in self.scenarios for t in s.turns):
-            raise ValueError("a turn asks for a judge (expect.judge) but the suite has no `judge:` section")
+        judged = any(t.expect.judge for s in self.scenarios for t in s.turns) or any(
+            s.caller.success.judge for s in self.scenarios if s.caller is not None
+        )
+        if self.judge is None and judged:
+            raise ValueError(
+                "a scenario asks for a judge (expect.judge, success.judge) but the suite has no `judge:` section"
+            )
         return self
 
 
@@ -161,7 +250,20 @@ def load_suite(path: Path | None) -> Suite:
         for turn in scenario.turns:
             if turn.audio is not None and not turn.audio.is_absolute():
                 turn.audio = source.parent / turn.audio
+    if suite.agent is not None:  # the agent's own file, its settings under the suite's `base`
+        agent = suite.agent if suite.agent.is_absolute() else source.parent / suite.agent
+        loaded = _read(agent, "agent config")
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"agent config {agent} must be a mapping at the top level")
+        suite.agent, suite.base = agent, merged(loaded, suite.base)
     combined(suite.base, {})  # the base must be a valid config
+    for scenario in suite.scenarios:
+        combined(merged(suite.base, scenario.config), {})  # and so must each scenario's settings
+        if scenario.caller is not None:
+            try:
+                AgentConfig.model_validate({"llm": scenario.caller.llm})
+            except ValidationError as exc:
+                raise ConfigError(_first_error(exc, Path(f"{scenario.name}.caller"))) from None
     return suite
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,8 +131,11 @@ async def run_conversation(
     instant: bool = False,
     agent: Agent | None = None,
     user: str | None = None,
+    source: Callable[[VoiceSession], AsyncIterator[np.ndarray]] | None = None,
 ) -> ConversationResult:
     """Run a whole conversation over `audio` (mono float32) and return the agent's aligned track.
+    `source`: instead of `audio`, a microphone that listens to the session and decides as it goes
+    (20 ms frames at 16 kHz; a simulated caller): the conversation lasts as long as it yields.
     `echo_path` simulates a loudspeaker next to the microphone: the agent hears its own voice.
     `instant`: model calls (STT, TTS, end of turn, run on worker threads) take no media time: each
     frame waits until they are done. The timeline then depends on the audio alone, not on how fast
@@ -156,13 +159,15 @@ async def run_conversation(
     events: list[dict[str, Any]] = []
     session.bus.subscribe(lambda e: events.append(e.to_dict()) if isinstance(e, Event) else None)
 
-    frames = _InputFrames(pcm16k, session)
+    frames = source(session) if source is not None else _InputFrames(pcm16k, session).stream()
     pacer = _Pacer(realtime_when_busy)
     out_blocks: list[np.ndarray] = []
     wall_start = time.perf_counter()
     speaker = StreamResampler(sample_rate, INPUT_RATE)
+    index = -1
     try:
-        for index, block in enumerate(frames):
+        async for block in frames:
+            index += 1
             t = index * FRAME_SECONDS
             clock.set(t)
             if echo_path is not None:
@@ -181,7 +186,7 @@ async def run_conversation(
         await host.close("input ended")
     output = np.concatenate(out_blocks) if out_blocks else np.zeros(0, dtype=np.float32)
     return ConversationResult(
-        input_seconds=len(audio) / sample_rate,
+        input_seconds=len(audio) / sample_rate if source is None else (index + 1) * FRAME_SECONDS,
         output=output,
         sample_rate=sample_rate,
         events=events,
@@ -215,6 +220,10 @@ class _InputFrames:
             else:
                 idle = 0
             yield np.zeros(n, np.float32)
+
+    async def stream(self) -> AsyncIterator[np.ndarray]:
+        for block in self:
+            yield block
 
 
 async def _models_settled(session: VoiceSession) -> bool:
