@@ -66,6 +66,15 @@ def test_speakable_strips_markdown_and_links():
     assert speakable(text) == "Tips Drink water Read the docs or a link code"
 
 
+def test_a_perception_tag_the_model_writes_back_is_never_said():
+    assert speakable("If you need help, ask me. [sounds: upset, fast: how their voice sounded]") == (
+        "If you need help, ask me."
+    )
+    assert speakable("Sure. [Sounds: calm") == "Sure."  # cut off at the end of a sentence
+    assert speakable("The [sound] of music.") == "The [sound] of music."
+    assert speakable("2 + 2 = [broken; they heard only this]") == "2 + 2 ="
+
+
 def test_context_keeps_newest_within_budget_and_marks_interruptions():
     conv = Conversation("sys", max_tokens=60)
     for i in range(20):

@@ -16,10 +16,18 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+", re.MULTILINE)
 _HEADING = re.compile(r"^\s*#{1,6}\s*", re.MULTILINE)
 _STRAY = re.compile(r"[*#`|>_~]+")
 _CITATION = re.compile(r"\s?(?:\[\^?\d+(?:[,–-]\s?\d+)*\]|【[^】]*】|\[(?:source|citation|ref)[^\]]*\])", re.IGNORECASE)
+_ECHOED_TAG = re.compile(
+    r"\[\s*sounds?\s*:[^\]]*(?:\]|$)|\[[^\]]*\b(?:heard only|interrupted by)\b[^\]]*(?:\]|$)", re.IGNORECASE
+)
+"""The notes in the model's context — the perception tag ("[sounds: upset, fast]"), the mark on an
+interrupted answer ("[interrupted by the user; they heard only this]") — are for the model to read; a
+small model sometimes writes them back (measured with SmolLM2-135M in the built-in eval suite), and
+they must never be said."""
 _EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff\ufe0f\u200d]+")
 
 
 def speakable(text: str) -> str:
+    text = _ECHOED_TAG.sub(" ", text)
     text = _CITATION.sub("", text)
     text = _EMOJI.sub(" ", text)
     text = _LINK.sub(r"\1", text)

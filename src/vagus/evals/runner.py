@@ -139,7 +139,7 @@ async def _run_caller(
     from vagus.transports.file import run_conversation
 
     assert scenario.caller is not None
-    section = AgentConfig.model_validate({"llm": {"temperature": 0.0, **scenario.caller.llm}}).llm
+    section = AgentConfig.model_validate({"llm": {"temperature": 0.0, "max_tokens": 80, **scenario.caller.llm}}).llm
     llm = build_provider("llm", section, config)
     if hasattr(llm, "extra_body"):
         llm.extra_body = {**llm.extra_body, "seed": scenario.caller.seed}
