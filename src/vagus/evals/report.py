@@ -40,6 +40,7 @@ def summarise(suite: Suite, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         passed = sum(1 for r in rows if r["passed"])
         graded = [r["judge_score"] for r in rows if r.get("judge_score") is not None]
         costs = [r["cost"] for r in rows if "cost" in r]
+        goals = sum(1 for r in rows if r.get("goal"))
         p50 = _pct(latencies, 50)
         quality = passed / len(rows) if rows else 0.0
         speed = max(0.0, 1.0 - (p50 or w.latency_budget_ms) / w.latency_budget_ms)
@@ -64,8 +65,8 @@ def summarise(suite: Suite, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "cut_ins": sum(1 for r in rows if r.get("cut_in")),
             "not_heard": sum(1 for r in rows if not r["heard"]),
             "others_answered": sum(1 for r in rows if "ignored" in r and not r["ignored"]),
-            "goals_reached": sum(1 for r in rows if r.get("goal") and r["passed"]),
-            "goals": sum(1 for r in rows if r.get("goal")),
+            "goals_reached": sum(1 for r in rows if r.get("goal") and r["passed"]) if goals else None,
+            "goals": goals,
             "wall_seconds": round(sum(run["wall_seconds"] for run in combo), 1),
         })  # fmt: skip
     front = pareto(out)
@@ -205,6 +206,13 @@ def plots(runs: list[dict[str, Any]], summary: list[dict[str, Any]]) -> dict[str
     return figures
 
 
+def _heard(row: dict[str, Any]) -> str:
+    """What the session made of a turn (for speech it had to let pass: why it did)."""
+    if row.get("skipped"):
+        return f"({row.get('speaker', 'someone')} — let pass: {row['skipped']})"
+    return str(row.get("user_text", ""))
+
+
 def render_html(
     suite: Suite,
     runs: list[dict[str, Any]],
@@ -248,7 +256,7 @@ def render_html(
     for run in runs:
         for row in run["rows"]:
             turns += (f"<tr><td>{e(run['combination'])}</td><td>{e(run['scenario'])}</td><td>{row['turn']}</td>"
-                      f"<td>{e(row['script'])}</td><td>{e(row.get('user_text', ''))}</td>"
+                      f"<td>{e(row['script'])}</td><td>{e(_heard(row))}</td>"
                       f"<td>{e(row.get('answer', ''))}</td><td>{row.get('latency_ms', '')}</td>"
                       f"<td>{'yes' if row['passed'] else e('; '.join(row.get('failures', [])))}</td></tr>")  # fmt: skip
     calls = ""
@@ -279,15 +287,16 @@ def render_html(
 body {{ font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }}
 table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }} th, td {{ border: 1px solid #ccc; padding: 3px 6px; }}
 td.pass {{ background: #d9f2d9; }} td.fail {{ background: #f7d4d4; }} figure {{ display: inline-block; margin: 0.5em; }}
-figure svg {{ max-width: 100%; height: auto; }}
+figure svg {{ max-width: 100%; height: auto; }} .wide {{ overflow-x: auto; max-width: 100%; }}
 </style></head><body>
 <h1>Vagus eval — {e(suite.name)}</h1>
 <p>Best by score (quality weight {suite.weights.quality}, latency weight {suite.weights.latency}):
 <strong>{e(best)}</strong>. Latency is from the end of the user's speech to the agent's first audio.</p>
 {comparison}
-<h2>Combinations</h2><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<h2>Combinations</h2><div class="wide"><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>
 <h2>Plots</h2>{figure_html}
-<h2>Scenarios</h2><table id="grid"><thead><tr><th></th>{grid_head}</tr></thead><tbody>{grid}</tbody></table>
+<h2>Scenarios</h2><div class="wide"><table id="grid"><thead><tr><th></th>{grid_head}</tr></thead>
+<tbody>{grid}</tbody></table></div>
 <h2>Turns</h2><table id="turns"><thead><tr><th>combination</th><th>scenario</th><th>turn</th><th>script</th>
 <th>heard</th><th>answer</th><th>latency ms</th><th>passed</th></tr></thead><tbody>{turns}</tbody></table>
 {calls}
