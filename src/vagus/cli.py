@@ -76,6 +76,17 @@ def _parser() -> argparse.ArgumentParser:
         help="extra host address to offer in ICE (127.0.0.1 is added when --host is a loopback address)",
     )
 
+    studio = sub.add_parser(
+        "studio", help="edit, talk to and evaluate an agent in the browser (the Studio, on a local server)"
+    )
+    studio.add_argument(
+        "file", type=Path, nargs="?", default=Path("agent.yaml"),
+        help="the agent's YAML config, edited in place (made if missing; default agent.yaml)",
+    )  # fmt: skip
+    studio.add_argument("--host", default="127.0.0.1")
+    studio.add_argument("--port", type=int, default=8080)
+    studio.add_argument("--agent", help="your agent's code: FILE.py:NAME or MODULE:NAME (shown read-only)")
+
     token = sub.add_parser("token", help="mint a session token (signed with server.secret / VAGUS_SECRET)")
     token.add_argument("--identity", default="user", help="who the token is for (its subject)")
     token.add_argument("--ttl", type=float, help="seconds it stays valid (default: server.token_ttl_s)")
@@ -256,6 +267,7 @@ async def _serve_forever(
         services = agent.build_services(config) if agent is not None else build_services(config)
         host = SessionHost(services, config, max_sessions=config.server.max_sessions, agent=agent)
         app = create_app(WebRTCGateway(host), access)
+    _mount_studio(app, config, args, agent, host)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock, ssl_context=getattr(args, "ssl", None)).start()
@@ -267,6 +279,8 @@ async def _serve_forever(
         loop.add_signal_handler(sig, stop.set)
     where = f" ({workers} workers)" if pool is not None else ""
     print(f"Vagus is listening{where}: open {talk_url} and press 'Start talking'", flush=True)
+    if getattr(args, "studio_url", False):
+        print(f"Vagus Studio: open {talk_url.split('?')[0]}studio", flush=True)
     await stop.wait()
     live = len(pool if pool is not None else host)  # type: ignore[arg-type]
     log.info("draining: %d live sessions, up to %.0f s", live, config.server.drain_s)
@@ -282,6 +296,56 @@ async def _serve_forever(
     if services is not None:
         await services.close()
     return 0
+
+
+STARTER_CONFIG = """\
+# A Vagus agent: `vagus serve --config THIS_FILE`, or edit it in `vagus studio THIS_FILE`.
+# Every setting and its default: docs/configuration.md.
+name: My agent
+system_prompt: You are a helpful voice assistant. Answer briefly, in plain spoken sentences.
+"""
+
+
+def _studio(args: argparse.Namespace) -> int:
+    """`vagus studio FILE`: the server on this machine with the Studio on FILE (made when missing)."""
+    path: Path = args.file
+    if path.suffix not in (".yaml", ".yml"):
+        raise ConfigError(f"the Studio edits a YAML file (.yaml): {path}")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(STARTER_CONFIG, encoding="utf-8")
+        print(f"vagus: made {path} (a starter agent)", file=sys.stderr)
+    settings = {"config": path, "max_sessions": None, "drain_s": None, "workers": 1, "tls_cert": None,
+                "tls_key": None, "tls_self_signed": False, "ice_address": []}  # fmt: skip
+    for name, value in settings.items():
+        setattr(args, name, value)
+    args.studio_url = True
+    return _serve(args)
+
+
+def _mount_studio(app: Any, config: AgentConfig, args: argparse.Namespace, agent: Any, host: Any) -> None:
+    """/studio on this server: the config file (a YAML `--config`) editable, saves applied to the next
+    session (one process: its host swaps config, and models when they changed; with workers, at restart)."""
+    from vagus.studio.api import Studio, mount
+    from vagus.studio.document import ConfigDocument
+
+    document = None
+    if args.config is not None and Path(args.config).suffix in (".yaml", ".yml"):
+        document = ConfigDocument(Path(args.config))
+
+    async def apply(new: AgentConfig) -> None:
+        from vagus.agent.services import build_services, models_key
+
+        if host is None:
+            raise RuntimeError("with --workers, a saved config applies when the server restarts")
+        services = None
+        if models_key(new) != models_key(host.config):
+            build = agent.build_services if agent is not None else build_services
+            services = await asyncio.to_thread(build, new)
+        host.reconfigure(new, services)
+        log.info("studio: the next session uses the saved config%s", " and its models" if services else "")
+
+    mount(app, Studio(document, config, agent, apply if host is not None else None))
 
 
 def _loopback_only(host: str) -> bool:
@@ -531,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {
             "serve": _serve,
+            "studio": _studio,
             "talk": _talk,
             "token": _token,
             "memory": _memory,

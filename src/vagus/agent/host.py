@@ -126,6 +126,14 @@ class HostedSession:
         self._ready.set()
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class SessionHost:
     def __init__(
         self,
@@ -161,6 +169,8 @@ class SessionHost:
         self.tick_ms: deque[float] = deque(maxlen=STATS_TICKS)
         self.batch_sizes: deque[int] = deque(maxlen=STATS_TICKS)
         self._runner: asyncio.Task[None] | None = None
+        self._retired: list[Services] = []  # models replaced by `reconfigure`, still used by live sessions
+        self._closing: set[asyncio.Future[None]] = set()
         self._cpu_start = (time.process_time(), time.perf_counter())
         self._cpu_mark = self._cpu_start
         self.cpu_cores = 0.0
@@ -170,6 +180,33 @@ class SessionHost:
         self.max_lateness_ms = sc.admit_max_lateness_ms
         self.max_tick_fraction = sc.admit_max_tick_fraction
         self.max_cpu = sc.admit_max_cpu or 0.85 * len(os.sched_getaffinity(0))
+
+    def reconfigure(self, config: AgentConfig, services: Services | None = None) -> None:
+        """New sessions get `config` (and `services`, when it needs other models); live sessions keep
+        what they opened with, and models no session uses any more are closed when their last session
+        ends. Server settings (port, limits, keys) are read at start and do not change here."""
+        if config.flow is not None and (self.agent is None or self.agent.flow is None):
+            from vagus.api import Agent
+
+            (self.agent or Agent()).check_flow(Flow.from_config(config.flow), config.tools.builtin)
+        if services is not None and services is not self.services:
+            self._retired.append(self.services)
+            self.services = services
+        if config.memory.path != self.config.memory.path or config.memory.max_facts != self.config.memory.max_facts:
+            self.memory = open_store(config.memory.path, config.memory.max_facts)
+        if config.perception.vault != self.config.perception.vault:
+            self.vault = open_vault(config)
+        self.config = config
+        self._close_retired()
+
+    def _close_retired(self) -> None:
+        in_use = {id(h.session.services) for h in self.sessions.values()}
+        for old in [s for s in self._retired if id(s) not in in_use]:
+            self._retired.remove(old)
+            closing = asyncio.ensure_future(old.close()) if _loop_running() else None
+            if closing is not None:
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
 
     # ---- the registry -------------------------------------------------------------------------------
 
@@ -223,6 +260,8 @@ class SessionHost:
         if hosted is not None:
             hosted._ready.set()
             await hosted.session.close(reason)
+            if self._retired:
+                self._close_retired()
 
     def __len__(self) -> int:
         return len(self.sessions)

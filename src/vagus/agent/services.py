@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -68,6 +69,17 @@ def build_fallback_tts(config: AgentConfig) -> TTS | None:
     except Exception as exc:  # not installed (the `local` extra) or no voice: no fallback
         log.info("no fallback voice: %s", exc)
         return None
+
+
+MODEL_SECTIONS = ("stt", "llm", "tts", "vad", "perception")
+
+
+def models_key(config: AgentConfig) -> str:
+    """What decides the models `build_services` loads for a config: two configs with the same key can
+    share them (the evaluation's scenarios, the Studio's saves that change only behaviour)."""
+    data = config.model_dump(mode="json")
+    picked = {k: data[k] for k in MODEL_SECTIONS} | {"end_of_turn": data["turns"]["end_of_turn"]}
+    return json.dumps(picked, sort_keys=True)
 
 
 def build_services(

@@ -293,7 +293,8 @@ figure svg {{ max-width: 100%; height: auto; }} .wide {{ overflow-x: auto; max-w
 <p>Best by score (quality weight {suite.weights.quality}, latency weight {suite.weights.latency}):
 <strong>{e(best)}</strong>. Latency is from the end of the user's speech to the agent's first audio.</p>
 {comparison}
-<h2>Combinations</h2><div class="wide"><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>
+<h2>Combinations</h2><div class="wide"><table id="summary"><thead><tr>{head}</tr></thead>
+<tbody>{body}</tbody></table></div>
 <h2>Plots</h2>{figure_html}
 <h2>Scenarios</h2><div class="wide"><table id="grid"><thead><tr><th></th>{grid_head}</tr></thead>
 <tbody>{grid}</tbody></table></div>

@@ -33,19 +33,8 @@ from vagus.evals.suite import Matrix, Prices, Scenario, Suite, combined, merged
 
 log = logging.getLogger("vagus.evals")
 
-SERVICE_SECTIONS = ("stt", "llm", "tts", "vad", "perception")
-"""The parts of a config that decide which models a session loads (scenarios that differ only
-elsewhere share them)."""
-
-
 def run_path(out: Path, combination: str, scenario: str) -> Path:
     return out / "runs" / f"{combination}__{scenario}.json"
-
-
-def services_key(config: AgentConfig) -> str:
-    data = config.model_dump(mode="json")
-    picked = {k: data[k] for k in SERVICE_SECTIONS} | {"end_of_turn": data["turns"]["end_of_turn"]}
-    return json.dumps(picked, sort_keys=True)
 
 
 class _Combination:
@@ -55,9 +44,9 @@ class _Combination:
         self._built: dict[str, Any] = {}
 
     def services(self, config: AgentConfig) -> Any:
-        from vagus.agent.services import build_services
+        from vagus.agent.services import build_services, models_key
 
-        key = services_key(config)
+        key = models_key(config)
         if key not in self._built:
             self._built[key] = build_services(config)
         return self._built[key]

@@ -250,7 +250,6 @@ class WebRTCGateway:
 
     def __init__(self, host: SessionHost, jitter_prefetch: int = 1, inactivity_timeout_s: float = 5.0) -> None:
         self.host = host
-        self.config = host.config
         self.jitter_prefetch = jitter_prefetch
         self.inactivity_timeout_s = inactivity_timeout_s
         self.peers: dict[str, WebRTCPeer] = {}
@@ -259,6 +258,11 @@ class WebRTCGateway:
     def peer_connection(self) -> RTCPeerConnection:
         """A peer connection with the configured STUN/TURN servers (`server.ice_servers`)."""
         return RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self.config)))
+
+    @property
+    def config(self) -> AgentConfig:
+        """The host's config: what new sessions get (the Studio may change it between sessions)."""
+        return self.host.config
 
     def close_later(self, peer: WebRTCPeer, reason: str) -> None:
         """Close a peer from inside one of its own callbacks or tasks, without cancelling the caller."""
