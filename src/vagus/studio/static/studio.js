@@ -322,10 +322,10 @@ function renderFlow() {
   $("flow-connect").disabled = !has || !state.file.editable;
   if (!state.cy) {
     state.cy = cytoscape({
-      container: $("graph"), wheelSensitivity: 0.3,
+      container: $("graph"), minZoom: 0.3, maxZoom: 1.6,
       style: [
         { selector: "node", style: { label: "data(label)", "text-valign": "center", "text-halign": "center", shape: "round-rectangle",
-          width: "label", height: 34, padding: "12px", "background-color": "#dfe9ff", "border-width": 1, "border-color": "#2f6fed", "font-size": 13 } },
+          width: (n) => 8 * n.data("label").length + 24, height: 34, "background-color": "#dfe9ff", "border-width": 1, "border-color": "#2f6fed", "font-size": 13 } },
         { selector: "node:selected", style: { "background-color": "#2f6fed", color: "#fff" } },
         { selector: "node.from", style: { "border-width": 4, "border-color": "#ffb020" } },
         { selector: "edge", style: { "curve-style": "bezier", "target-arrow-shape": "triangle", width: 2, label: "data(label)",
@@ -345,7 +345,9 @@ function renderFlow() {
   if (fresh.length === state.cy.nodes().length) state.cy.layout({ name: "breadthfirst", directed: true, padding: 20, spacingFactor: 1.1 }).run();
   else {
     state.cy.nodes().forEach((n) => { if (positions[n.id()]) n.position(positions[n.id()]); });
-    fresh.forEach((n, i) => n.position({ x: 80 + i * 60, y: 40 }));
+    const placed = state.cy.nodes().filter((n) => positions[n.id()]).boundingBox();
+    fresh.forEach((n, i) => n.position({ x: placed.x2 + 200 + i * 40, y: (placed.y1 + placed.y2) / 2 + i * 50 }));
+    if (fresh.length) state.cy.fit(undefined, 40);  // a new step is always in view
   }
   if (state.selected && state.cy.getElementById(state.selected).length) state.cy.getElementById(state.selected).select();
   renderNodePanel();
@@ -441,7 +443,7 @@ function renderNodePanel() {
 function renameNode(from, to) {
   const f = flow();
   if (!to || to === from) return;
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(to) || f.nodes[to]) { notice(`“${to}”: a new name of letters, digits and _`, true); renderNodePanel(); return; }
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(to) || f.nodes[to]) { notice(`“${to}”: a new name of letters, digits and _`, true); renderNodePanel(); return; }
   const nodes = {};
   for (const [n, node] of Object.entries(f.nodes)) {
     if (node.next === from) node.next = to;
@@ -507,6 +509,7 @@ async function review() {
 
 async function save() {
   $("save").disabled = true;
+  notice("Saving…");
   try {
     const result = await api("save", { data: state.data, sha256: state.file.sha256 });
     $("review-dialog").close();
@@ -557,7 +560,7 @@ function selectTab(id) {
   });
   if (id === "flow" && state.cy) { state.cy.resize(); state.cy.fit(undefined, 30); }
   if (id === "talk" && !$("talk-frame").src) $("talk-frame").src = "/";
-  location.hash = id;
+  history.replaceState(null, "", "#" + id);
 }
 
 async function main() {
