@@ -33,6 +33,7 @@ from vagus.evals.suite import Matrix, Prices, Scenario, Suite, combined, merged
 
 log = logging.getLogger("vagus.evals")
 
+
 def run_path(out: Path, combination: str, scenario: str) -> Path:
     return out / "runs" / f"{combination}__{scenario}.json"
 
