@@ -11,23 +11,15 @@ import json
 import sys
 from pathlib import Path
 
+from chromium import CHROMIUM, QUIET, watched_page
+
 
 async def main(page_path: str, shot: str) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )  # fmt: skip
-        page = await browser.new_page(viewport={"width": 1280, "height": 800})
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=QUIET)
+        page, errors, requests = await watched_page(browser)
         await page.goto(Path(page_path).resolve().as_uri())
         sizes = await page.evaluate(
             "[...document.querySelectorAll('figure svg')].map(s => { const b = s.getBoundingClientRect(); "

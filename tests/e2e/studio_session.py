@@ -14,18 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sys
 import time
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from chromium import CHROMIUM, free_port, watched_page, with_microphone
 
 
 async def wait_for_port(port: int, proc: asyncio.subprocess.Process, timeout_s: float = 120) -> None:
@@ -56,16 +49,7 @@ async def main(agent: str, mic_wav: str, out: str) -> dict:
     try:
         await wait_for_port(port, proc)
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                      f"--use-file-for-fake-audio-capture={mic_wav}%noloop", "--allow-loopback-in-peer-connection",
-                      "--autoplay-policy=no-user-gesture-required",
-                      "--disable-features=WebRtcHideLocalIpsWithMdns"],
-            )  # fmt: skip
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=with_microphone(mic_wav))
             report = await builder(browser, port, shots, Path(agent))
             await browser.close()
     finally:
@@ -77,12 +61,7 @@ async def main(agent: str, mic_wav: str, out: str) -> dict:
 
 async def builder(browser, port: int, shots: Path, agent: Path) -> dict:  # type: ignore[no-untyped-def]
     report: dict = {}
-    page = await browser.new_page(viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
+    page, errors, requests = await watched_page(browser)
     await page.goto(f"http://127.0.0.1:{port}/studio")
     await page.wait_for_selector('[data-path="system_prompt"] textarea')
     await page.screenshot(path=str(shots / "build.png"))

@@ -201,17 +201,24 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(body=_static("index.html"), content_type="text/html")
 
 
-async def static_file(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    types = {".js": "application/javascript", ".css": "text/css"}
+def packaged_file(package: str, name: str, types: dict[str, str]) -> web.Response:
+    """`package/static/name` as a response, for the file types given (404 for anything else, for a
+    path that leaves the folder, and for a file that is not there)."""
     suffix = name[name.rfind(".") :] if "." in name else ""
-    if "/" in name or suffix not in types:
+    if ".." in name.split("/") or name.startswith("/") or suffix not in types:
         raise web.HTTPNotFound()
     try:
-        body = _static(name)
-    except (FileNotFoundError, IsADirectoryError):
+        body = resources.files(package).joinpath("static", name).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise web.HTTPNotFound() from None
-    return web.Response(body=body, content_type=types[suffix])
+    return web.Response(body=body, content_type=types[suffix], charset="utf-8")
+
+
+async def static_file(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if "/" in name:
+        raise web.HTTPNotFound()
+    return packaged_file("vagus.server", name, {".js": "application/javascript", ".css": "text/css"})
 
 
 async def offer(request: web.Request) -> web.Response:

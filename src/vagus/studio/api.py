@@ -266,15 +266,9 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def static_file(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    if ".." in name or name.startswith("/") or suffix not in STATIC_TYPES:
-        raise web.HTTPNotFound()
-    try:
-        body = _static(name)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise web.HTTPNotFound() from None
-    return web.Response(body=body, content_type=STATIC_TYPES[suffix], charset="utf-8")
+    from vagus.server.app import packaged_file
+
+    return packaged_file("vagus.studio", request.match_info["name"], STATIC_TYPES)
 
 
 def mount(app: web.Application, studio: Studio) -> None:
