@@ -116,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="run a suite of conversations over combinations of providers; rank them")
     evaluate.add_argument("suite", type=Path, nargs="?", help="the suite (YAML); --builtin for the built-in one")
     evaluate.add_argument("--builtin", action="store_true", help="the built-in suite (turn-taking, noise, echo …)")
+    evaluate.add_argument("--config", type=Path, help="the agent's config (YAML): every combination starts from it")
     evaluate.add_argument("--matrix", type=Path, help="combinations to compare (YAML; default: the suite's base)")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for runs and reports (resumable)")
     evaluate.add_argument("--fresh", action="store_true", help="run everything again instead of resuming")
@@ -528,7 +529,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError("name a suite file or --builtin (one of them)")
     if not 1 <= args.jobs <= 64:
         raise ConfigError("--jobs: from 1 to 64")
-    suite = load_suite(None if args.builtin else args.suite)
+    suite = load_suite(None if args.builtin else args.suite, agent=args.config)
     matrix = load_matrix(args.matrix)
     missing = [m for m in ("rich", "jiwer", "matplotlib") if importlib.util.find_spec(m) is None]
     if missing:

@@ -134,6 +134,25 @@ async def builder(browser, port: int, shots: Path, agent: Path) -> dict:  # type
     report["talk_state"] = await talk.evaluate("window.vagus && window.vagus.state")
     await page.screenshot(path=str(shots / "talk.png"))
 
+    # Evaluate: a small suite on the saved agent, its report, the winner into the form.
+    await page.click("#tab-evaluate")
+    await page.fill("#eval-suite", "suite.yaml")
+    await page.click("#eval-run")
+    await page.wait_for_selector('#eval-runs li[data-state="done"], #eval-runs li[data-state="failed"]', timeout=300000)
+    report["eval_state"] = await page.get_attribute("#eval-runs li", "data-state")
+    report["eval_text"] = await page.inner_text("#eval-runs li")
+    await page.screenshot(path=str(shots / "evaluate.png"))
+    async with page.context.expect_page() as opened:
+        await page.click("#eval-runs a.report")
+    shown = await opened.value
+    await shown.wait_for_load_state()
+    report["report_rows"] = await shown.evaluate("document.querySelectorAll('#summary tbody tr').length")
+    await shown.screenshot(path=str(shots / "report.png"))
+    await shown.close()
+    await page.click("#eval-runs button.winner")
+    await page.wait_for_function("document.getElementById('notice').textContent.includes('review and save')")
+    report["winner_notice"] = await page.inner_text("#notice")
+
     # History: both saves kept the versions they replaced.
     await page.click("#tab-history")
     await page.wait_for_function("document.querySelectorAll('#versions li').length >= 2")

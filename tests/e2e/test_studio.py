@@ -25,6 +25,15 @@ server: {admit_max_cpu: 1024, admit_max_lateness_ms: 1000, admit_max_tick_fracti
 """
 
 
+SUITE = """
+scenarios:
+  - name: arithmetic
+    turns:
+      - say: "What is seven times six?"
+        expect: {keywords: ["42|forty two"]}
+"""
+
+
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, fixtures_dir) -> tuple[dict, Path, Path]:
     folder = tmp_path_factory.mktemp("studio")
@@ -33,6 +42,7 @@ def studio(tmp_path_factory, fixtures_dir) -> tuple[dict, Path, Path]:
     sf.write(mic, np.concatenate([np.zeros(rate, np.int16), audio[: 4 * rate], np.zeros(3 * rate, np.int16)]), rate)
     agent = folder / "agent.yaml"
     agent.write_text(AGENT)
+    (folder / "suite.yaml").write_text(SUITE)
     report = run_report(HERE / "studio_session.py", str(agent), str(mic), str(folder / "shots"), browser=True,
                         timeout=400)  # fmt: skip
     return report, agent, folder / "shots"
@@ -42,9 +52,10 @@ def test_the_page_works_offline_without_errors(studio):
     report, _, shots = studio
     assert report["errors"] == [] and report["other_requests"] == [], report
     assert {p.name for p in shots.iterdir()} >= {"build.png", "build_error.png", "review.png", "flow.png",
-                                                 "talk.png", "history.png", "phone.png"}  # fmt: skip
+                                                 "talk.png", "history.png", "phone.png", "evaluate.png",
+                                                 "report.png"}  # fmt: skip
     assert report["phone_overflow"] <= 0  # nothing wider than a phone's screen
-    assert report["keyboard_tab"] == "tab-talk"
+    assert report["keyboard_tab"] == "tab-evaluate"  # ← from History
 
 
 def test_build_shows_errors_at_the_field_and_saves_exactly_the_change(studio):
@@ -86,3 +97,11 @@ def test_talking_in_the_studio_uses_the_saved_agent(studio):
     assert report["brain"].startswith("Studio Test:"), report["brain"]  # the saved name, no restart
     assert report["waterfall_rows"] >= 1 and report["transcript"].strip(), report["transcript"]
     assert report["versions"] >= 2
+
+
+def test_an_evaluation_runs_from_the_studio_and_its_report_opens(studio):
+    report = studio[0]
+    assert report["eval_state"] == "done", report["eval_text"]
+    assert "default" in report["eval_text"] and "1/1" in report["eval_text"], report["eval_text"]
+    assert report["report_rows"] == 1
+    assert report["winner_notice"] == "The settings of “default” are in the form: review and save them."

@@ -239,8 +239,9 @@ def _read(path: Path, what: str) -> Any:
         raise ConfigError(f"{what} file {path} is not valid YAML: {exc}") from None
 
 
-def load_suite(path: Path | None) -> Suite:
-    """A suite from YAML (None: the built-in one); ConfigError names the field that is wrong."""
+def load_suite(path: Path | None, agent: Path | None = None) -> Suite:
+    """A suite from YAML (None: the built-in one); ConfigError names the field that is wrong.
+    `agent`: an agent config file every combination starts from (instead of the suite's `agent:`)."""
     source = path or BUILTIN
     try:
         suite = Suite.model_validate(_read(source, "suite") or {})
@@ -250,6 +251,8 @@ def load_suite(path: Path | None) -> Suite:
         for turn in scenario.turns:
             if turn.audio is not None and not turn.audio.is_absolute():
                 turn.audio = source.parent / turn.audio
+    if agent is not None:
+        suite.agent = agent.resolve()
     if suite.agent is not None:  # the agent's own file, its settings under the suite's `base`
         agent = suite.agent if suite.agent.is_absolute() else source.parent / suite.agent
         loaded = _read(agent, "agent config")

@@ -10,6 +10,8 @@ when one is set). The page uses them and so can the CLI and tests:
     POST /studio/api/restore          {"version"} → put it back
     GET  /studio/api/tools            the tools an agent can use (built-in skills; a Python agent's own)
     POST /studio/api/flow/validate    {"flow"} → the loader's errors for a flow
+    POST /studio/api/evals            run a suite on the saved config (studio/evals.py); GET: the runs
+    GET  /studio/api/evals/{run}/winner   the config with the run's best combination laid over it
 
 A save applies to the next session without a restart (`on_saved`); sessions already live keep theirs.
 """
@@ -27,6 +29,7 @@ from aiohttp import web
 from vagus.config import AgentConfig, ConfigError
 from vagus.registry import KINDS, provider_names, provider_spec
 from vagus.studio.document import ConfigDocument, Conflict, FieldError, digest, validate
+from vagus.studio.evals import EvalRuns
 
 log = logging.getLogger("vagus.studio")
 
@@ -45,6 +48,7 @@ class Studio:
         on_saved: Callable[[AgentConfig], Awaitable[None]] | None = None,
     ) -> None:
         self.document, self.config, self.agent, self.on_saved = document, config, agent, on_saved
+        self.evals = EvalRuns(document.path) if document is not None else None
 
 
 STUDIO_KEY = web.AppKey("studio", Studio)
@@ -257,6 +261,48 @@ async def post_flow_validate(request: web.Request) -> web.Response:
     return web.json_response({"errors": _errors([e for e in errors if e.path.startswith("flow")])})
 
 
+def _runs(request: web.Request) -> EvalRuns:
+    runs = _studio(request).evals
+    if runs is None:
+        raise _BadRequest(409, "evaluations run on a config file: this agent has none")
+    return runs
+
+
+async def post_evals(request: web.Request) -> web.Response:
+    runs = _runs(request)
+    body = await _body(request)
+    suite, matrix = body.get("suite", "builtin"), body.get("matrix")
+    if not isinstance(suite, str) or (matrix is not None and not isinstance(matrix, dict)):
+        raise _BadRequest(400, 'fields: "suite" ("builtin" or a suite file) and "matrix" (an object or null)')
+    run = await runs.start(suite, matrix or None)
+    return web.json_response(runs.describe(run), status=202)
+
+
+async def get_evals(request: web.Request) -> web.Response:
+    runs = _runs(request)
+    return web.json_response({"runs": [runs.describe(r) for r in runs.names()]})
+
+
+async def get_winner(request: web.Request) -> web.Response:
+    studio = _studio(request)
+    assert studio.document is not None
+    return web.json_response(_runs(request).winner(request.match_info["run"], studio.document.data()))
+
+
+async def eval_report(request: web.Request) -> web.StreamResponse:
+    refused = _guard(request)
+    if refused is not None:
+        return refused
+    try:
+        folder = _runs(request).folder_of(request.match_info["run"])
+    except (ConfigError, _BadRequest):
+        raise web.HTTPNotFound() from None
+    report = folder / "report.html"
+    if not report.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(report, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
 def _static(name: str) -> bytes:
     return resources.files("vagus.studio").joinpath("static", name).read_bytes()
 
@@ -280,6 +326,14 @@ def mount(app: web.Application, studio: Studio) -> None:
         ("GET", "schema", get_schema), ("GET", "config", get_config), ("POST", "validate", post_validate),
         ("POST", "diff", post_diff), ("POST", "save", post_save), ("GET", "history", get_history),
         ("GET", "history/{version}", get_version), ("POST", "restore", post_restore), ("GET", "tools", get_tools),
-        ("POST", "flow/validate", post_flow_validate),
+        ("POST", "flow/validate", post_flow_validate), ("POST", "evals", post_evals), ("GET", "evals", get_evals),
+        ("GET", "evals/{run}/winner", get_winner),
     ):  # fmt: skip
         app.router.add_route(method, f"/studio/api/{path}", guarded(handler))
+    app.router.add_get("/studio/evals/{run}/report.html", eval_report)
+
+    async def stop_evals(app: web.Application) -> None:
+        if studio.evals is not None:
+            await studio.evals.close()
+
+    app.on_shutdown.append(stop_evals)

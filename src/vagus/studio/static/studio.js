@@ -551,6 +551,63 @@ async function loadConfig() {
   renderFlow();
 }
 
+// ---- evaluations -----------------------------------------------------------------------------------
+
+async function runEval() {
+  let matrix = null;
+  const text = $("eval-matrix").value.trim();
+  if (text) {
+    try { matrix = JSON.parse(text); } catch (e) { notice("Combinations: not valid JSON (" + e.message + ")", true); return; }
+  }
+  if (!same(state.data, state.original)) notice("Unsaved changes are not evaluated: the run uses the saved file.");
+  try {
+    const result = await api("evals", { suite: $("eval-suite").value.trim() || "builtin", matrix });
+    if (result.status === 422) { notice("Not started: " + result.error.message, true); return; }
+    await loadEvals();
+  } catch (e) { notice("Not started: " + e.message, true); }
+}
+
+async function useWinner(run) {
+  try {
+    const result = await api(`evals/${encodeURIComponent(run)}/winner`);
+    if (result.status === 422) { notice(result.error.message, true); return; }
+    state.data = clone(result.data);
+    renderForm(); renderTools(); renderFlow();
+    selectTab("build");
+    notice(`The settings of “${result.combination}” are in the form: review and save them.`);
+  } catch (e) { notice(e.message, true); }
+}
+
+async function loadEvals() {
+  let result;
+  try { result = await api("evals"); } catch (e) { return; }
+  const runs = result.runs || [];
+  $("eval-runs").replaceChildren(...runs.map((r) => {
+    const li = el("li", { "data-run": r.run, "data-state": r.state },
+      el("strong", {}, r.run), ` · ${r.suite} · `, el("span", { class: r.state === "failed" ? "bad" : "" }, r.state), " ",
+      el("progress", { max: r.total, value: r.done, "aria-label": `${r.done} of ${r.total} conversations` }), ` ${r.done}/${r.total}`);
+    if (r.error) li.append(el("p", { class: "bad" }, r.error.join(" ")));
+    if (r.summary) {
+      const rows = r.summary.map((s) => el("tr", {}, el("td", {}, s.combination), el("td", {}, String(s.score)),
+        el("td", {}, `${s.passed_turns}/${s.turns}`), el("td", {}, String(s.latency_p50_ms ?? "")), el("td", {}, s.pareto ? "yes" : "")));
+      li.append(el("table", {}, el("thead", {}, el("tr", {}, ...["combination", "score", "met", "p50 ms", "Pareto"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, ...rows)));
+      const report = el("a", { href: r.report, target: "_blank", rel: "noopener", class: "report" }, "Open the report");
+      const winner = el("button", { type: "button", class: "winner", disabled: !state.file.editable }, "Use the winner");
+      winner.addEventListener("click", () => useWinner(r.run));
+      li.append(el("div", { class: "toolbar" }, report, winner));
+      if (r.compared_with) {
+        li.append(el("p", { class: r.regressions && r.regressions.length ? "bad" : "state" },
+          r.regressions && r.regressions.length ? `Worse than ${r.compared_with}: ${r.regressions.join("; ")}` : `No regression against ${r.compared_with}.`));
+      }
+    }
+    return li;
+  }));
+  if (!runs.length) $("eval-runs").append(el("li", {}, "No evaluation yet."));
+  clearTimeout(state.evalTimer);
+  if (runs.some((r) => r.state === "running")) state.evalTimer = setTimeout(loadEvals, 1000);
+}
+
 function selectTab(id) {
   document.querySelectorAll('[role="tab"]').forEach((t) => {
     const on = t.getAttribute("aria-controls") === id;
@@ -588,8 +645,11 @@ async function main() {
   $("flow-remove").addEventListener("click", removeStep);
   $("flow-connect").addEventListener("click", () => setConnecting(!state.connecting));
   $("flow-create").addEventListener("click", () => { state.data.flow = { nodes: { start: { instructions: "Greet the caller and ask how you can help." } } }; state.selected = "start"; flowChanged(); });
+  $("eval-run").addEventListener("click", runEval);
+  if (state.file.editable) await loadEvals();
+  else $("eval-run").disabled = true;
   const initial = location.hash.slice(1);
-  selectTab(["build", "flow", "talk", "history"].includes(initial) ? initial : "build");
+  selectTab(["build", "flow", "talk", "evaluate", "history"].includes(initial) ? initial : "build");
 }
 
 main().catch((e) => notice("The Studio could not start: " + e.message, true));
