@@ -25,15 +25,6 @@ server: {admit_max_cpu: 1024, admit_max_lateness_ms: 1000, admit_max_tick_fracti
 """
 
 
-SUITE = """
-scenarios:
-  - name: arithmetic
-    turns:
-      - say: "What is seven times six?"
-        expect: {keywords: ["42|forty two"]}
-"""
-
-
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, fixtures_dir) -> tuple[dict, Path, Path]:
     folder = tmp_path_factory.mktemp("studio")
@@ -42,7 +33,7 @@ def studio(tmp_path_factory, fixtures_dir) -> tuple[dict, Path, Path]:
     sf.write(mic, np.concatenate([np.zeros(rate, np.int16), audio[: 4 * rate], np.zeros(3 * rate, np.int16)]), rate)
     agent = folder / "agent.yaml"
     agent.write_text(AGENT)
-    (folder / "suite.yaml").write_text(SUITE)
+    (folder / "suite.yaml").write_text((fixtures_dir / "arithmetic_suite.yaml").read_text())
     report = run_report(HERE / "studio_session.py", str(agent), str(mic), str(folder / "shots"), browser=True,
                         timeout=400)  # fmt: skip
     return report, agent, folder / "shots"

@@ -17,13 +17,6 @@ from vagus.transports.webrtc import WebRTCGateway
 
 pytestmark = pytest.mark.slow
 
-SUITE = """
-scenarios:
-  - name: arithmetic
-    turns:
-      - say: "What is seven times six?"
-        expect: {keywords: ["42|forty two"]}
-"""
 MATRIX = {
     "combinations": {"as_saved": {}, "slow_silence": {"turns": {"end_of_turn": {"model": "none"}, "silence_ms": 1500}}}
 }
@@ -38,10 +31,10 @@ async def finished(client: TestClient, timeout_s: float = 400) -> dict:
     raise TimeoutError("the evaluation did not finish")
 
 
-async def test_an_evaluation_runs_on_the_saved_agent(tmp_path, services, offline_config):
+async def test_an_evaluation_runs_on_the_saved_agent(tmp_path, services, offline_config, fixtures_dir):
     agent = tmp_path / "agent.yaml"
     agent.write_text("name: Evaluated   # kept\n")
-    (tmp_path / "suite.yaml").write_text(SUITE)
+    (tmp_path / "suite.yaml").write_text((fixtures_dir / "arithmetic_suite.yaml").read_text())
     app = create_app(WebRTCGateway(SessionHost(services, offline_config)))
     mount(app, Studio(ConfigDocument(agent), offline_config))
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
