@@ -57,7 +57,7 @@ async def run(url: str, mic: str, speaker: str, fmt: str, key: str | None, tail_
     played = np.zeros(len(samples) + rate * 30, np.int16)  # the loudspeaker, on the microphone's timeline
     chunk = int(CHUNK_S * rate)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    deltas = stopped_playing = 0
+    deltas = stopped_playing = cut_off = 0
     transcripts: list[str] = []
     heard: list[str] = []
     start = time.monotonic()
@@ -93,6 +93,7 @@ async def run(url: str, mic: str, speaker: str, fmt: str, key: str | None, tail_
                     cursor += len(block) / rate
                     deltas += 1
                 elif kind in ("input_audio_buffer.speech_started", "conversation.item.truncated"):
+                    cut_off += kind == "conversation.item.truncated"  # the server cut the answer short
                     if cursor > now:  # stop the loudspeaker now: what was queued is not played
                         played[int(now * rate) : int(cursor * rate)] = 0
                         cursor = now
@@ -109,7 +110,8 @@ async def run(url: str, mic: str, speaker: str, fmt: str, key: str | None, tail_
             mic_task.cancel()
     end = max(len(samples), int(cursor * rate))
     sf.write(speaker, played[:end], rate, subtype="PCM_16")
-    return {"deltas": deltas, "stopped_playing": stopped_playing, "transcripts": transcripts, "heard": heard}
+    return {"deltas": deltas, "stopped_playing": stopped_playing, "cut_off": cut_off, "transcripts": transcripts,
+            "heard": heard}  # fmt: skip
 
 
 def main() -> int:

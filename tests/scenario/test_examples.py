@@ -171,7 +171,9 @@ async def test_the_device_client_talks_over_the_realtime_websocket(
     assert proc.returncode == 0, err.decode()[-2000:]
     stats = json.loads(out.decode().strip().splitlines()[-1])
     assert stats["deltas"] > 50 and stats["transcripts"], stats
-    assert stats["stopped_playing"] >= 1  # "Wait, stop please." cut the answer short
+    # "Wait, stop please." cut the answer short. (The voice comes one 20 ms delta per tick, so a client
+    # holds at most a frame or two: whether any was still queued when the news came is timing.)
+    assert stats["cut_off"] >= 1, stats
     assert any("stop" in h.lower() for h in stats["heard"]), stats
     import soundfile as sf
 
