@@ -123,8 +123,16 @@ async def realtime_through_the_front(http: aiohttp.ClientSession, url: str) -> l
 async def realtime_call_through_the_front(http: aiohttp.ClientSession, url: str) -> list[str]:
     """A Realtime WebRTC call: the front relays the offer to a worker, whose answer it returns."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    # looped: a live microphone never ends (a track that ends closes the call, before a slow answer)
-    player = MediaPlayer(str(FIXTURES / "hello.wav"), loop=True)
+    # A live microphone never ends (a track that ends closes the call, before a slow answer): the
+    # greeting, then a long quiet, looped. Not the greeting alone looped: every "Hello there." would
+    # land before a slow answer and continue the same turn, which is then never answered.
+    import numpy as np
+    import soundfile as sf
+
+    hello, rate = sf.read(FIXTURES / "hello.wav", dtype="int16")
+    mic = Path(tempfile.mkdtemp()) / "hello_then_quiet.wav"
+    sf.write(mic, np.concatenate([hello, np.zeros(30 * rate, np.int16)]), rate, subtype="PCM_16")
+    player = MediaPlayer(str(mic), loop=True)
     pc.addTrack(player.audio)
     channel = pc.createDataChannel("oai-events")
     kinds: list[str] = []
