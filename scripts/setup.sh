@@ -35,7 +35,7 @@ if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v ip >/dev/null || need+=(iproute2)
   command -v unshare >/dev/null || need+=(util-linux)
-  command -v espeak-ng >/dev/null || need+=(espeak-ng)  # the offline Mandarin voice (tests/scenario)
+  command -v espeak-ng >/dev/null || need+=(espeak-ng)  # the offline Mandarin voice; other voices in vagus eval
   if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -q >/dev/null

@@ -294,8 +294,8 @@ async def _serve_forever(
     elif host is not None and not await host.drain(config.server.drain_s):
         log.info("drain time over: closing %d sessions", len(host))
     await runner.cleanup()  # closes the sessions: the gateway, its peers and the host, or the workers
-    if services is not None:
-        await services.close()
+    if host is not None:
+        await host.close_models()
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -352,6 +352,11 @@ register_provider("tts", "openai", OpenAITtsConfig, "vagus.services.tts.openai_c
 DEFAULT_PROVIDERS: dict[Kind, str] = {"stt": "whisper", "llm": "offline", "tts": "piper"}
 
 
+BuiltinSkill = Literal["time", "date", "calculate", "remember_name", "repeat"]
+BUILTIN_SKILLS: tuple[str, ...] = get_args(BuiltinSkill)
+"""The offline brain's skills an agent can use as tools (`tools.builtin`)."""
+
+
 class ToolsConfig(_Section):
     """How the agent's tools (function calls) are run."""
 
@@ -359,7 +364,7 @@ class ToolsConfig(_Section):
     filler: bool = Field(True, description="say a short filler while a tool is slow (never part of the answer)")
     filler_after_ms: float = Field(1000, gt=0, le=60000, description="a tool still running after this long")
     filler_phrases: list[str] = Field(default_factory=lambda: ["One moment."], min_length=1)
-    builtin: list[Literal["time", "date", "calculate", "remember_name", "repeat"]] = Field(
+    builtin: list[BuiltinSkill] = Field(
         default_factory=list,
         description="the offline brain's skills as tools for a language model (it reads the clock instead of "
         "guessing): time, date, calculate, remember_name, repeat",

@@ -151,10 +151,7 @@ class SessionHost:
         """Per-user facts (None unless `memory.path` is set)."""
         self.vault = open_vault(config)
         """Enrolled voiceprints (None unless `perception.vault.path` is set)."""
-        if config.flow is not None and (agent is None or agent.flow is None):
-            from vagus.api import Agent
-
-            (agent or Agent()).check_flow(Flow.from_config(config.flow), config.tools.builtin)
+        self._check_flow(config)
         self.open_hooks: list[Callable[[VoiceSession], None]] = []
         """Called in turn with each new session before the agent's hooks run (metrics, tracing,
         recorders: to subscribe to its events)."""
@@ -185,10 +182,7 @@ class SessionHost:
         """New sessions get `config` (and `services`, when it needs other models); live sessions keep
         what they opened with, and models no session uses any more are closed when their last session
         ends. Server settings (port, limits, keys) are read at start and do not change here."""
-        if config.flow is not None and (self.agent is None or self.agent.flow is None):
-            from vagus.api import Agent
-
-            (self.agent or Agent()).check_flow(Flow.from_config(config.flow), config.tools.builtin)
+        self._check_flow(config)
         if services is not None and services is not self.services:
             self._retired.append(self.services)
             self.services = services
@@ -198,6 +192,20 @@ class SessionHost:
             self.vault = open_vault(config)
         self.config = config
         self._close_retired()
+
+    async def close_models(self) -> None:
+        """At exit: the models in use and any a reconfiguration replaced (each closed once)."""
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        for services in [*self._retired, self.services]:
+            await services.close()
+        self._retired.clear()
+
+    def _check_flow(self, config: AgentConfig) -> None:
+        """A config's flow names only tools the agent has (an agent's own flow wins over it)."""
+        if config.flow is not None and (self.agent is None or self.agent.flow is None):
+            from vagus.api import Agent
+
+            (self.agent or Agent()).check_flow(Flow.from_config(config.flow), config.tools.builtin)
 
     def _close_retired(self) -> None:
         in_use = {id(h.session.services) for h in self.sessions.values()}

@@ -16,6 +16,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from vagus.audio.room import EchoPath
 from vagus.config import AgentConfig
 from vagus.evals.caller import Spoken, Voices, build_track, describe
@@ -137,7 +139,8 @@ async def _run_caller(
     echo = EchoPath() if scenario.conditions.echo else None
     start = time.perf_counter()
     try:
-        result = await run_conversation(_empty(), 16000, services, config, echo_path=echo, source=caller.frames)
+        silent = np.zeros(0, np.float32)  # the caller's microphone is the source
+        result = await run_conversation(silent, 16000, services, config, echo_path=echo, source=caller.frames)
     finally:
         close = getattr(llm, "close", None)
         if close is not None:
@@ -159,12 +162,6 @@ async def _run_caller(
     record = _record(spoken, [*rows, goal], result, time.perf_counter() - start)
     record["transcript"] = caller.transcript
     return record
-
-
-def _empty() -> Any:
-    import numpy as np
-
-    return np.zeros(0, np.float32)
 
 
 def _rows(spoken: list[Spoken], turns: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from vagus.agent.session import VoiceSession
 from vagus.evals.caller import OTHER_VOICE_RMS, RATE, Spoken, Voices, place, speech_span
-from vagus.evals.suite import Conditions, Expect, Scenario
+from vagus.evals.suite import CallerGoal, Conditions, Expect, Scenario
 from vagus.services.errors import ProviderError
 
 log = logging.getLogger("vagus.evals")
@@ -169,7 +169,7 @@ class SimulatedCaller:
 
 
 def goal_checks(
-    caller_success: Any, events: list[dict[str, Any]], transcript: list[dict[str, Any]]
+    caller_success: CallerGoal, events: list[dict[str, Any]], transcript: list[dict[str, Any]]
 ) -> tuple[list[str], dict[str, Any]]:
     """The goal's failures (empty: reached) by the rule checks (tool, flow step, keywords), and what
     was found."""

@@ -218,32 +218,22 @@ async def post_restore(request: web.Request) -> web.Response:
     version = (await _body(request)).get("version")
     if not isinstance(version, str):
         raise _BadRequest(400, 'field "version" must name a version from the history')
-    text = studio.document.version(version)
-    _, errors = validate(studio.document.data() if not text else _plain_load(studio.document, text))
+    _, errors = validate(studio.document.data(studio.document.version(version)))
     if errors:
         return _error(422, "that version is not a valid config any more", errors=_errors(errors))
     written = studio.document.restore(version)
     return web.json_response({"sha256": written, "applied": await _apply(studio)})
 
 
-def _plain_load(document: ConfigDocument, text: str) -> dict[str, Any]:
-    from vagus.studio.document import plain
-
-    return plain(document.tree(text))  # type: ignore[no-any-return]
-
-
 async def get_tools(request: web.Request) -> web.Response:
-    from typing import get_args
-
     from vagus.brain.skills import builtin_tools
-    from vagus.config import ToolsConfig
+    from vagus.config import BUILTIN_SKILLS
 
     studio = _studio(request)
     enabled = set(studio.config.tools.builtin)
-    names = list(get_args(get_args(ToolsConfig.model_fields["builtin"].annotation)[0]))
     tools = [
         {"name": t.name, "description": t.description, "source": "builtin", "enabled": t.name in enabled}
-        for t in builtin_tools(names)
+        for t in builtin_tools(list(BUILTIN_SKILLS))
     ]
     if studio.agent is not None:
         for tool in studio.agent.toolbox().tools.values():

@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import io
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from ruamel.yaml.error import YAMLError
 from vagus.config import AgentConfig, ConfigError
 
 HISTORY_DIR = ".vagus-history"
+VERSION = re.compile(r"^\d{8}T\d{6}\.\d{9}Z$")
+"""A history entry's name: when it was replaced (UTC, nanoseconds so two saves in a second differ)."""
 MAX_FILE_BYTES = 1_000_000
 
 
@@ -144,8 +147,9 @@ class ConfigDocument:
             raise ConfigError(f"{self.path.name} must be a mapping at the top level")
         return loaded
 
-    def data(self) -> dict[str, Any]:
-        return plain(self.tree())  # type: ignore[no-any-return]
+    def data(self, text: str | None = None) -> dict[str, Any]:
+        """The values of the file (or of `text`, an earlier version of it) as plain JSON."""
+        return plain(self.tree(text))  # type: ignore[no-any-return]
 
     def render(self, data: dict[str, Any], base_text: str | None = None) -> str:
         """The file's text with `data` laid over it."""
@@ -191,10 +195,8 @@ class ConfigDocument:
         return [{"version": v.stem, "bytes": v.stat().st_size} for v in versions]
 
     def version(self, version: str) -> str:
-        if not version.replace("-", "").replace("T", "").replace("Z", "").replace(".", "").isalnum():
-            raise ConfigError(f"no version {version!r}")
         path = self._history_dir() / f"{version}.yaml"
-        if not path.is_file():
+        if not VERSION.match(version) or not path.is_file():
             raise ConfigError(f"no version {version!r} in the history of {self.path.name}")
         return path.read_text(encoding="utf-8")
 
