@@ -132,3 +132,20 @@ async def test_a_tv_and_a_bystander_are_heard_but_not_answered(tmp_path):
     answered = by["tv_unguarded"]["rows"][1]  # the defaults answer a TV: the suite says so
     assert not answered["passed"] and answered["failures"] == ["the agent answered the tv"], answered
     assert by["tv"]["spoken"][1]["speaker"] == "tv"
+
+
+async def test_a_caller_whose_model_fails_ends_the_call_with_the_reason(tmp_path):
+    from vagus.evals.runner import run_suite
+    from vagus.evals.suite import Matrix, Suite
+
+    caller = FakeOpenAI()
+    caller.chat_status = 500
+    async with caller.serve() as url:
+        suite = Suite.model_validate({"scenarios": [{"name": "broken", "caller": {
+            "persona": "A pupil.", "goal": "learn what seven times six is",
+            "success": {"keywords": ["42"]}, "llm": {"provider": "openai", "base_url": url, "model": "caller"},
+        }}]})  # fmt: skip
+        (run,) = await run_suite(suite, Matrix(combinations={"default": {}}), tmp_path)
+    goal = run["rows"][-1]
+    assert not goal["passed"] and "the caller's model failed: server" in goal["failures"], goal
+    assert run["transcript"] == [] and run["rows"][:-1] == []  # nothing was said, nothing invented
