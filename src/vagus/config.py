@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from vagus.registry import Kind, ProviderConfig, register_provider, validate_section
 
@@ -606,9 +615,15 @@ class AgentConfig(_Section):
     senses: SensesConfig = SensesConfig()
     vad: VadConfig = VadConfig()
     turns: TurnConfig = TurnConfig()
-    stt: ProviderConfig = Field(default_factory=WhisperSttConfig, description="speech to text (by provider)")
-    llm: ProviderConfig = Field(default_factory=OfflineLlmConfig, description="language model (by provider)")
-    tts: ProviderConfig = Field(default_factory=PiperTtsConfig, description="text to speech (by provider)")
+    stt: SerializeAsAny[ProviderConfig] = Field(
+        default_factory=WhisperSttConfig, description="speech to text (by provider)"
+    )
+    llm: SerializeAsAny[ProviderConfig] = Field(
+        default_factory=OfflineLlmConfig, description="language model (by provider)"
+    )
+    tts: SerializeAsAny[ProviderConfig] = Field(
+        default_factory=PiperTtsConfig, description="text to speech (by provider)"
+    )
     deadlines: DeadlinesConfig = DeadlinesConfig()
     tools: ToolsConfig = ToolsConfig()
     speech: SpeechConfig = SpeechConfig()

@@ -57,3 +57,20 @@ def test_bad_configs_explain_themselves(tmp_path, text, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "nope.yaml", env={})
+
+
+def test_a_config_passed_on_as_json_keeps_its_providers_settings():
+    """What `--workers N` sends each worker, and what decides whether a Studio save reloads models:
+    a provider's own settings (an endpoint, a key, the voice's variation) must survive the dump."""
+    from vagus.agent.services import models_key
+    from vagus.config import AgentConfig
+
+    config = AgentConfig.model_validate({
+        "llm": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": "k"},
+        "tts": {"provider": "piper", "noise_scale": 0.3},
+    })  # fmt: skip
+    data = config.model_dump(mode="json")
+    assert data["llm"]["base_url"] == "http://127.0.0.1:9/v1" and data["tts"]["noise_scale"] == 0.3
+    assert AgentConfig.model_validate(data) == config
+    quieter = config.model_copy(update={"tts": config.tts.model_copy(update={"noise_scale": 0.0})})
+    assert models_key(quieter) != models_key(config)
