@@ -449,6 +449,18 @@ class MemoryConfig(_Section):
     max_facts: int = Field(50, ge=1, le=10000, description="facts kept per user")
 
 
+class RecordingConfig(_Section):
+    """Whole conversations kept for inspection (the Studio's Inspect tab, `vagus recordings`): the
+    microphone and the agent's voice as one stereo WAV, and every event with its time. Off by default:
+    a recording holds a person's voice. Files are readable by the server's user only."""
+
+    enabled: bool = Field(False, description="record each new session (the talk page says so to the caller)")
+    path: str = Field("recordings", description="folder for the recordings (one folder per session)")
+    audio: bool = Field(True, description="keep the audio (false: the timeline of events only)")
+    keep_days: float = Field(30, gt=0, le=3650, description="recordings older than this are deleted")
+    max_sessions: int = Field(1000, ge=1, le=1_000_000, description="recordings kept; the oldest go beyond it")
+
+
 class SpeakerConfig(_Section):
     """Who the agent listens to (voiceprints: perception/speaker.py)."""
 
@@ -630,6 +642,7 @@ class AgentConfig(_Section):
     memory: MemoryConfig = MemoryConfig()
     perception: PerceptionConfig = PerceptionConfig()
     flow: FlowConfig | None = None
+    recording: RecordingConfig = RecordingConfig()
     server: ServerConfig = ServerConfig()
 
     @field_validator("stt", "llm", "tts", mode="before")

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vagus.agent.services import Services
-from vagus.agent.session import Heard, VoiceSession
+from vagus.agent.recording import SessionRecording, start_recording
+from vagus.agent.services import Services, describe_services
+from vagus.agent.session import INPUT_RATE, Heard, VoiceSession
 from vagus.brain.flow import Flow
 from vagus.brain.memory import open_store
 from vagus.brain.tools import Toolbox
@@ -74,6 +75,8 @@ class HostedSession:
         self._ready = asyncio.Event()
         self.handle: AgentSession | None = None
         """The agent's handle on this session (when the host runs a `vagus.Agent`)."""
+        self.recording: SessionRecording | None = None
+        """Set when the config records sessions (`recording.enabled`): sees both sides' audio."""
         self.on_output: Callable[[np.ndarray], bool] | None = None
         """Sees each frame of the agent's voice in the tick itself, right after the playout events
         of that frame: a transport that must know exactly which frame an answer started and ended in
@@ -117,6 +120,8 @@ class HostedSession:
         target = round(self._ticks * self._frame_s * rate)
         frame = self.session.pull_audio(target - self._out_pos).copy()
         self._out_pos = target
+        if self.recording is not None:
+            self.recording.voice(frame, self.session.clock.now())
         if self.on_output is not None and self.on_output(frame):
             return
         if len(self.outbox) >= OUTBOX_FRAMES:
@@ -257,6 +262,11 @@ class SessionHost:
         )
         hosted = HostedSession(session, self.frame_s)
         self.sessions[session.id] = hosted
+        if config.recording.enabled:
+            name = agent.name if agent is not None and agent.name else config.name
+            hosted.recording = start_recording(
+                config.recording, session, output_rate, name, describe_services(self.services, name), user
+            )
         for hook in self.open_hooks:
             hook(session)
         if agent is not None:
@@ -310,7 +320,10 @@ class SessionHost:
     def _frame_round(self, hosted: list[HostedSession]) -> None:
         heard: list[tuple[HostedSession, Heard]] = []
         for h in hosted:
-            frame = h.session.hear(*h.inbox.popleft())
+            pcm, t = h.inbox.popleft()
+            if h.recording is not None:
+                h.recording.mic(pcm, h.session.clock.now() - len(pcm) / INPUT_RATE if t is None else t)
+            frame = h.session.hear(pcm, t)
             if frame is not None:
                 heard.append((h, frame))
         for (h, frame), probabilities in zip(heard, self._score(heard), strict=True):

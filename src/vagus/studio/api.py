@@ -12,12 +12,15 @@ when one is set). The page uses them and so can the CLI and tests:
     POST /studio/api/flow/validate    {"flow"} → the loader's errors for a flow
     POST /studio/api/evals            run a suite on the saved config (studio/evals.py); GET: the runs
     GET  /studio/api/evals/{run}/winner   the config with the run's best combination laid over it
+    GET  /studio/api/recordings       recorded sessions (`recording:`, off by default), newest first
+    GET  /studio/api/recordings/{id}  one's summary and events; …/{id}/audio its WAV; DELETE removes it
 
 A save applies to the next session without a restart (`on_saved`); sessions already live keep theirs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from vagus.agent.recordings import NoRecording, Recordings
 from vagus.config import AgentConfig, ConfigError
 from vagus.registry import KINDS, provider_names, provider_spec
 from vagus.studio.document import ConfigDocument, Conflict, FieldError, digest, validate
@@ -49,6 +53,11 @@ class Studio:
     ) -> None:
         self.document, self.config, self.agent, self.on_saved = document, config, agent, on_saved
         self.evals = EvalRuns(document.path) if document is not None else None
+
+    @property
+    def recordings(self) -> Recordings:
+        """Where the config now in use records sessions (a save that moves it shows the new folder)."""
+        return Recordings(self.config.recording.path)
 
 
 STUDIO_KEY = web.AppKey("studio", Studio)
@@ -119,6 +128,8 @@ def guarded(
             return _error(exc.status, str(exc))
         except ConfigError as exc:
             return _error(422, str(exc))
+        except NoRecording as exc:
+            return _error(404, str(exc))
 
     return run
 
@@ -293,6 +304,32 @@ async def eval_report(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(report, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+async def get_recordings(request: web.Request) -> web.Response:
+    studio = _studio(request)
+    store = studio.recordings
+    listed = await asyncio.to_thread(store.list)
+    return web.json_response(
+        {"enabled": studio.config.recording.enabled, "path": str(store.root), "recordings": listed}
+    )
+
+
+async def get_recording(request: web.Request) -> web.Response:
+    store = _studio(request).recordings
+    return web.json_response(await asyncio.to_thread(store.get, request.match_info["name"]))
+
+
+async def recording_audio(request: web.Request) -> web.StreamResponse:
+    path = _studio(request).recordings.audio(request.match_info["name"])
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+
+
+async def delete_recording(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    await asyncio.to_thread(_studio(request).recordings.delete, name)
+    log.info("recording %s deleted from the Studio", name)
+    return web.json_response({"deleted": name})
+
+
 def _static(name: str) -> bytes:
     return resources.files("vagus.studio").joinpath("static", name).read_bytes()
 
@@ -317,7 +354,9 @@ def mount(app: web.Application, studio: Studio) -> None:
         ("POST", "diff", post_diff), ("POST", "save", post_save), ("GET", "history", get_history),
         ("GET", "history/{version}", get_version), ("POST", "restore", post_restore), ("GET", "tools", get_tools),
         ("POST", "flow/validate", post_flow_validate), ("POST", "evals", post_evals), ("GET", "evals", get_evals),
-        ("GET", "evals/{run}/winner", get_winner),
+        ("GET", "evals/{run}/winner", get_winner), ("GET", "recordings", get_recordings),
+        ("GET", "recordings/{name}", get_recording), ("GET", "recordings/{name}/audio", recording_audio),
+        ("DELETE", "recordings/{name}", delete_recording),
     ):  # fmt: skip
         app.router.add_route(method, f"/studio/api/{path}", guarded(handler))
     app.router.add_get("/studio/evals/{run}/report.html", eval_report)

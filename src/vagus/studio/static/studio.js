@@ -244,7 +244,7 @@ function providerSection(kind, container) {
 }
 
 const SECTION_ORDER = ["name", "system_prompt", "stt", "llm", "tts", "turns", "speech", "tools", "senses", "vad",
-  "perception", "memory", "deadlines", "context_tokens", "context_summary", "server"];
+  "perception", "memory", "recording", "deadlines", "context_tokens", "context_summary", "server"];
 
 function renderForm() {
   const form = $("form");
