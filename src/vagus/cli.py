@@ -134,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
     memory.add_argument("key", nargs="?", help="forget: only this fact (default: everything about the user)")
     memory.add_argument("--config", type=Path, help="agent config (YAML or JSON) with memory.path")
     memory.add_argument("--json", action="store_true", help="print JSON")
+
+    recs = sub.add_parser("recordings", help="recorded conversations (recording.enabled): list, show, delete, prune")
+    recs.add_argument("action", choices=["list", "show", "delete", "prune"])
+    recs.add_argument("name", nargs="*", help="show: one recording; delete: these (or --all)")
+    recs.add_argument("--all", action="store_true", help="delete: every recording")
+    recs.add_argument("--config", type=Path, help="agent config (YAML) with recording.path")
+    recs.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -475,6 +482,48 @@ def _memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recordings(args: argparse.Namespace) -> int:
+    import datetime
+    import json
+
+    from vagus.agent.recordings import NoRecording, Recordings
+
+    config = load_config(args.config)
+    store = Recordings(config.recording.path)
+    try:
+        if args.action == "delete":
+            names = [m["id"] for m in store.list()] if args.all else args.name
+            if not names:
+                raise ConfigError("vagus recordings delete NAME… (or --all): say which recordings to delete")
+            for name in names:
+                store.delete(name)
+            print(f"deleted {len(names)} recording{'s' if len(names) != 1 else ''}")
+            return 0
+        if args.action == "prune":
+            gone = store.prune(config.recording.keep_days, config.recording.max_sessions)
+            print(f"deleted {len(gone)} recording{'s' if len(gone) != 1 else ''} past the limits")
+            return 0
+        if args.action == "show":
+            if len(args.name) != 1:
+                raise ConfigError("vagus recordings show NAME: say which recording")
+            print(json.dumps(store.get(args.name[0]), indent=1, ensure_ascii=False))
+            return 0
+    except NoRecording as exc:
+        raise ConfigError(str(exc)) from None
+    listed = store.list()
+    if args.json:
+        print(json.dumps(listed, indent=1, ensure_ascii=False))
+        return 0
+    for m in listed:
+        when = datetime.datetime.fromtimestamp(m["started"]).isoformat(sep=" ", timespec="seconds")
+        length = "live" if m["ended"] is None else f"{m['duration_s']:.0f} s"
+        print(f"{m['id']}\t{when}\t{length}\t{m['turns']} turns\t{m['first_words'][:60]}")
+    if not listed:
+        state = "on" if config.recording.enabled else "off (recording.enabled)"
+        print(f"no recordings in {store.root} (recording is {state})")
+    return 0
+
+
 def _talk(args: argparse.Namespace) -> int:
     from vagus.agent.services import build_services
     from vagus.transports.file import load_user_track
@@ -603,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
             "enroll": _enroll,
             "voiceprints": _voiceprints,
             "eval": _eval,
+            "recordings": _recordings,
         }
         return commands[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:

@@ -109,6 +109,10 @@ async def builder(browser, port: int, shots: Path, agent: Path) -> dict:  # type
         "state.cy.edges().map(e => [e.source().id(), e.target().id(), e.data('kind')])"
     )
     await page.screenshot(path=str(shots / "flow.png"))
+    # ... and turn recording on for the conversations that follow (Inspect)
+    await page.click("#tab-build")
+    await page.click("#section-recording summary")
+    await page.check('[data-path="recording.enabled"] input')
     await page.click("#review")
     await page.wait_for_selector("#review-dialog[open]")
     report["flow_errors_in_review"] = await page.inner_text("#review-errors")
@@ -132,7 +136,39 @@ async def builder(browser, port: int, shots: Path, agent: Path) -> dict:  # type
     report["waterfall_rows"] = await frame.locator("#latency tbody tr").count()
     report["brain"] = await frame.locator("#brain").inner_text()
     report["talk_state"] = await talk.evaluate("window.vagus && window.vagus.state")
+    report["recorded_notice"] = await frame.locator("#recorded").is_visible()
     await page.screenshot(path=str(shots / "talk.png"))
+    await frame.locator("#connect").click()  # hang up: the recording is finished
+
+    # Inspect: the conversation just had, with its audio, timeline and waterfall; then delete it.
+    await page.click("#tab-inspect")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not await page.locator(".rec-open:not(:has(.live))").count():
+        await asyncio.sleep(0.5)
+        await page.click("#rec-refresh")
+    report["recordings_listed"] = await page.locator(".rec-open").count()
+    await page.click(".rec-open")
+    await page.wait_for_function("studioInspect.peaks !== null && document.getElementById('rec-audio').duration > 0",
+                                 timeout=30000)  # fmt: skip
+    report["inspect_transcript"] = await page.inner_text("#rec-transcript")
+    report["inspect_lines"] = [await page.locator(f"#rec-transcript li.{k}").count() for k in ("user", "agent")]
+    report["inspect_waterfall_rows"] = await page.locator("#rec-latency tbody tr").count()
+    report["timeline"] = await page.evaluate("""() => ({
+        you: document.querySelectorAll('#timeline rect[data-lane=you]').length,
+        agent: document.querySelectorAll('#timeline rect[data-lane=agent]').length,
+        marks: [...document.querySelectorAll('#timeline circle')].map(c => c.dataset.type),
+        wave: document.querySelectorAll('#timeline path.wave').length,
+        duration: document.getElementById('rec-audio').duration })""")
+    await page.screenshot(path=str(shots / "inspect.png"), full_page=True)
+    agent_line = page.locator("#rec-transcript li.agent .at").first
+    report["seek_target"] = await agent_line.inner_text()
+    await agent_line.click()
+    await page.wait_for_timeout(300)
+    report["seeked_to"] = await page.evaluate("document.getElementById('rec-audio').currentTime")
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.click("#rec-delete")
+    await page.wait_for_function("document.getElementById('notice').textContent === 'Recording deleted.'")
+    report["recordings_after_delete"] = await page.locator(".rec-open").count()
 
     # Evaluate: a small suite on the saved agent, its report, the winner into the form.
     await page.click("#tab-evaluate")
@@ -171,7 +207,8 @@ async def builder(browser, port: int, shots: Path, agent: Path) -> dict:  # type
     report["phone_overflow"] = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     await phone.screenshot(path=str(shots / "phone.png"))
     report["errors"] = errors
-    report["other_requests"] = [u for u in requests if not u.startswith(f"http://127.0.0.1:{port}/")]
+    here = (f"http://127.0.0.1:{port}/", f"blob:http://127.0.0.1:{port}/")  # blob: the recording fetched
+    report["other_requests"] = [u for u in requests if not u.startswith(here)]
     return report
 
 

@@ -32,10 +32,11 @@ def studio(tmp_path_factory, fixtures_dir) -> tuple[dict, Path, Path]:
     mic = folder / "mic.wav"
     sf.write(mic, np.concatenate([np.zeros(rate, np.int16), audio[: 4 * rate], np.zeros(3 * rate, np.int16)]), rate)
     agent = folder / "agent.yaml"
-    agent.write_text(AGENT)
+    agent.write_text(AGENT + f"recording:\n  path: {folder / 'recordings'}\n")
     (folder / "suite.yaml").write_text((fixtures_dir / "arithmetic_suite.yaml").read_text())
     report = run_report(HERE / "studio_session.py", str(agent), str(mic), str(folder / "shots"), browser=True,
                         timeout=400)  # fmt: skip
+    report["recordings_on_disk"] = sorted(p.name for p in (folder / "recordings").iterdir())
     return report, agent, folder / "shots"
 
 
@@ -44,9 +45,9 @@ def test_the_page_works_offline_without_errors(studio):
     assert report["errors"] == [] and report["other_requests"] == [], report
     assert {p.name for p in shots.iterdir()} >= {"build.png", "build_error.png", "review.png", "flow.png",
                                                  "talk.png", "history.png", "phone.png", "evaluate.png",
-                                                 "report.png"}  # fmt: skip
+                                                 "report.png", "inspect.png"}  # fmt: skip
     assert report["phone_overflow"] <= 0  # nothing wider than a phone's screen
-    assert report["keyboard_tab"] == "tab-evaluate"  # ← from History
+    assert report["keyboard_tab"] == "tab-inspect"  # ← from History
 
 
 def test_build_shows_errors_at_the_field_and_saves_exactly_the_change(studio):
@@ -96,3 +97,18 @@ def test_an_evaluation_runs_from_the_studio_and_its_report_opens(studio):
     assert "default" in report["eval_text"] and "1/1" in report["eval_text"], report["eval_text"]
     assert report["report_rows"] == 1
     assert report["winner_notice"] == "The settings of “default” are in the form: review and save them."
+
+
+def test_a_recorded_conversation_is_inspected_and_deleted(studio):
+    report = studio[0]
+    assert report["recorded_notice"]  # the talk page told the caller
+    assert report["recordings_listed"] == 1
+    users, agents = report["inspect_lines"]
+    assert users >= 1 and agents >= 1, report["inspect_transcript"]
+    assert report["inspect_waterfall_rows"] >= 1
+    timeline = report["timeline"]
+    assert timeline["you"] >= 1 and timeline["agent"] >= 1 and timeline["wave"] == 2, timeline
+    assert "turn_ended" in timeline["marks"] and timeline["duration"] > 3, timeline
+    minutes, seconds = report["seek_target"].split(":")
+    assert report["seeked_to"] >= int(minutes) * 60 + float(seconds) - 0.35  # played from that line
+    assert report["recordings_after_delete"] == 0 and report["recordings_on_disk"] == []

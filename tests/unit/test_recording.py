@@ -95,6 +95,9 @@ async def test_a_recording_deleted_while_live_is_not_written_again(tmp_path):
     store = Recordings(tmp_path / "rec")
     (meta,) = store.list()
     assert meta["ended"] is None  # live
+    assert not store.get(meta["id"])["recording"]["has_audio"]
+    with pytest.raises(NoRecording, match="still live"):
+        store.audio(meta["id"])
     store.delete(meta["id"])
     await rig.play(silence(2.0))
     await rig.host.close_session(rig.session.id, "hung up")
@@ -129,3 +132,30 @@ def test_names_outside_the_folder_are_refused(tmp_path):
     assert (tmp_path / "secret").is_dir()
     assert recording_name("../../etc/passwd", 0.0) == "19700101-000000-_.._etc_passwd"
     assert RECORDING_ID.match(recording_name("sess_ä/…", 0.0))
+
+
+def test_evaluations_do_not_add_to_the_recorded_conversations():
+    from vagus.evals.runner import unrecorded
+
+    config = offline_config(recording={"enabled": True, "path": "/somewhere"})
+    assert unrecorded(config).recording.enabled is False and unrecorded(config).recording.path == "/somewhere"
+    assert config.recording.enabled  # the agent's own config is left as it is
+
+
+async def test_the_command_line_lists_shows_and_deletes(tmp_path, capsys):
+    from vagus.cli import main
+
+    _, store = await recorded_turn(tmp_path)
+    agent = tmp_path / "agent.yaml"
+    agent.write_text(f"recording:\n  enabled: true\n  path: {store.root}\n")
+    (meta,) = store.list()
+    assert main(["recordings", "list", "--config", str(agent)]) == 0
+    assert meta["id"] in capsys.readouterr().out
+    assert main(["recordings", "show", meta["id"], "--config", str(agent)]) == 0
+    assert json.loads(capsys.readouterr().out)["recording"]["turns"] == 1
+    assert main(["recordings", "delete", "nothing-like-this", "--config", str(agent)]) == 2
+    assert "not a recording's name" in capsys.readouterr().err
+    assert main(["recordings", "delete", "--all", "--config", str(agent)]) == 0
+    assert "deleted 1 recording" in capsys.readouterr().out and store.list() == []
+    assert main(["recordings", "list", "--config", str(agent)]) == 0
+    assert "no recordings in" in capsys.readouterr().out

@@ -67,13 +67,17 @@ class Recordings:
                         continue
         except FileNotFoundError:
             pass
-        meta["has_audio"] = (folder / AUDIO).is_file() and meta.get("audio") is not None
+        # a live recording's WAV gets its length at the end: its audio is served once the session ended
+        meta["has_audio"] = (folder / AUDIO).is_file() and meta.get("audio") is not None and meta["ended"] is not None
         return {"recording": meta, "events": events}
 
     def audio(self, name: str) -> Path:
-        path = self.folder(name) / AUDIO
+        folder = self.folder(name)
+        path = folder / AUDIO
         if not path.is_file():
             raise NoRecording(f"recording {name!r} has no audio")
+        if (self._meta(folder) or {}).get("ended") is None:
+            raise NoRecording(f"recording {name!r} is still live: its audio is served when the session ends")
         return path
 
     def delete(self, name: str) -> None:

@@ -159,4 +159,15 @@ def describe_config(config: AgentConfig) -> dict[str, str]:
         model = getattr(section, "model", None) or getattr(section, "model_path", None)
         return f"{section.provider} ({Path(str(model)).name})" if model else str(section.provider)
 
-    return {"name": config.name, "stt": label(config.stt), "llm": label(config.llm), "tts": label(config.tts)}
+    return {
+        "name": config.name,
+        "stt": label(config.stt),
+        "llm": label(config.llm),
+        "tts": label(config.tts),
+        "recording": recording_state(config),
+    }
+
+
+def recording_state(config: AgentConfig) -> str:
+    """ "on" when new sessions are recorded: the talk page tells the caller."""
+    return "on" if config.recording.enabled else "off"

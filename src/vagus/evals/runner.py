@@ -36,6 +36,14 @@ from vagus.evals.suite import Matrix, Prices, Scenario, Suite, combined, merged
 log = logging.getLogger("vagus.evals")
 
 
+def unrecorded(config: AgentConfig) -> AgentConfig:
+    """An evaluation keeps its own transcripts and metrics: its synthetic calls are not added to the
+    agent's recorded conversations (`recording:`), which are for people's."""
+    if not config.recording.enabled:
+        return config
+    return config.model_copy(update={"recording": config.recording.model_copy(update={"enabled": False})})
+
+
 def run_path(out: Path, combination: str, scenario: str) -> Path:
     return out / "runs" / f"{combination}__{scenario}.json"
 
@@ -87,7 +95,7 @@ async def run_suite(
                         if on_progress is not None:
                             on_progress(f"{name} · {scenario.name} (kept)")
                         continue
-                    config = combined(merged(suite.base, scenario.config), overrides)
+                    config = unrecorded(combined(merged(suite.base, scenario.config), overrides))
                     services = models.services(config)
                     if scenario.caller is not None:
                         record = await _run_caller(scenario, config, services, voices, judge)

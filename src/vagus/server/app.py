@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from vagus.agent.host import HostFull
-from vagus.agent.services import describe_services
+from vagus.agent.services import describe_services, recording_state
 from vagus.brain.memory import USER_ID
 from vagus.core.events import SessionEnded
 from vagus.server.auth import (
@@ -119,7 +119,7 @@ class LocalSessions:
     def describe(self) -> dict[str, str]:
         host = self.gateway.host
         name = host.agent.name if host.agent is not None and host.agent.name else host.config.name
-        return describe_services(host.services, name)
+        return {**describe_services(host.services, name), "recording": recording_state(host.config)}
 
     async def close(self) -> None:
         await self.gateway.close()

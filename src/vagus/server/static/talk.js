@@ -24,23 +24,7 @@ function addLine(cls, text) {
 }
 
 function showLatency(e) {
-  const m = e.marks;
-  const end = m.speech_end;
-  const segs = [
-    ["endpoint", m.turn_decided - end],
-    ["stt", (m.stt_done ?? m.turn_decided) - m.turn_decided],
-    ["llm", (m.first_sentence ?? m.stt_done) - (m.stt_done ?? m.turn_decided)],
-    ["tts", (m.tts_first_audio ?? m.first_sentence) - (m.first_sentence ?? m.stt_done)],
-    ["send", m.first_audio_sent - (m.tts_first_audio ?? m.first_sentence)],
-  ];
-  const total = Math.max(1e-3, m.first_audio_sent - end);
-  const row = document.createElement("tr");
-  const bar = segs
-    .map(([name, dt]) => `<span class="seg-${name}" title="${name}: ${Math.round(dt * 1000)} ms" style="width:${Math.max(0, (dt / total) * 100)}%"></span>`)
-    .join("");
-  const detail = segs.map(([name, dt]) => `${name} ${Math.round(dt * 1000)}`).join(" · ");
-  row.innerHTML = `<td>${e.turn}</td><td>${Math.round(e.response_ms)} ms</td><td><div class="bar">${bar}</div><small>${detail} ms</small></td>`;
-  $("latency").querySelector("tbody").appendChild(row);
+  $("latency").querySelector("tbody").appendChild(window.vagusWaterfall.row(e));
 }
 
 // An interrupted answer: the words the user heard, then the rest (never heard) struck through.
@@ -148,6 +132,7 @@ async function connect() {
   if (answer.agent) {
     const a = answer.agent;
     $("brain").textContent = `${a.name}: ears ${a.stt} · brain ${a.llm} · voice ${a.tts}`;
+    $("recorded").hidden = a.recording !== "on";
   }
   await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
   $("connect").textContent = "Stop";

@@ -9,10 +9,13 @@ const state = { schema: null, providers: null, file: null, original: {}, data: {
 
 // ---- the server ------------------------------------------------------------------------------------
 
-async function api(path, body) {
-  const headers = { "Content-Type": "application/json" };
+function authHeaders() {
   const key = sessionStorage.getItem("vagus-key");
-  if (key) headers.Authorization = "Bearer " + key;
+  return key ? { Authorization: "Bearer " + key } : {};
+}
+
+async function api(path, body) {
+  const headers = { "Content-Type": "application/json", ...authHeaders() };
   const response = await fetch("/studio/api/" + path, body === undefined ? { headers } :
     { method: "POST", headers, body: JSON.stringify(body) });
   if (response.status === 401) {
@@ -617,6 +620,7 @@ function selectTab(id) {
   });
   if (id === "flow" && state.cy) { state.cy.resize(); state.cy.fit(undefined, 30); }
   if (id === "talk" && !$("talk-frame").src) $("talk-frame").src = "/";
+  if (id === "inspect") loadRecordings(true);
   history.replaceState(null, "", "#" + id);
 }
 
@@ -646,10 +650,11 @@ async function main() {
   $("flow-connect").addEventListener("click", () => setConnecting(!state.connecting));
   $("flow-create").addEventListener("click", () => { state.data.flow = { nodes: { start: { instructions: "Greet the caller and ask how you can help." } } }; state.selected = "start"; flowChanged(); });
   $("eval-run").addEventListener("click", runEval);
+  setUpInspect();
   if (state.file.editable) await loadEvals();
   else $("eval-run").disabled = true;
   const initial = location.hash.slice(1);
-  selectTab(["build", "flow", "talk", "evaluate", "history"].includes(initial) ? initial : "build");
+  selectTab(["build", "flow", "talk", "evaluate", "inspect", "history"].includes(initial) ? initial : "build");
 }
 
 main().catch((e) => notice("The Studio could not start: " + e.message, true));
