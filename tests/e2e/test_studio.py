@@ -45,8 +45,8 @@ def test_the_page_works_offline_without_errors(studio):
     assert report["errors"] == [] and report["other_requests"] == [], report
     assert {p.name for p in shots.iterdir()} >= {"build.png", "build_error.png", "review.png", "flow.png",
                                                  "talk.png", "history.png", "phone.png", "evaluate.png",
-                                                 "report.png", "inspect.png"}  # fmt: skip
-    assert report["phone_overflow"] <= 0  # nothing wider than a phone's screen
+                                                 "report.png", "inspect.png", "phone_inspect.png"}  # fmt: skip
+    assert report["phone_overflow"] <= 0 and report["phone_inspect_overflow"] <= 0  # nothing wider than a phone
     assert report["keyboard_tab"] == "tab-inspect"  # ← from History
 
 

@@ -27,6 +27,17 @@ async function api(path, body) {
   return { status: response.status, ...json };
 }
 
+// A page of the server behind its API key (a new tab sends no Authorization header): fetched with the
+// key, opened from memory.
+async function openGuarded(event, url) {
+  if (!sessionStorage.getItem("vagus-key")) return;  // no key: the link opens it
+  event.preventDefault();
+  const tab = window.open("", "_blank");
+  const response = await fetch(url, { headers: authHeaders() });
+  if (!response.ok) { tab.close(); notice(`Could not open it: ${response.status} ${response.statusText}`, true); return; }
+  tab.location = URL.createObjectURL(new Blob([await response.text()], { type: "text/html" }));
+}
+
 function notice(text, bad) {
   const el = $("notice");
   el.textContent = text;
@@ -596,6 +607,7 @@ async function loadEvals() {
       li.append(el("table", {}, el("thead", {}, el("tr", {}, ...["combination", "score", "met", "p50 ms", "Pareto"].map((h) => el("th", {}, h)))),
         el("tbody", {}, ...rows)));
       const report = el("a", { href: r.report, target: "_blank", rel: "noopener", class: "report" }, "Open the report");
+      report.addEventListener("click", (e) => openGuarded(e, r.report));
       const winner = el("button", { type: "button", class: "winner", disabled: !state.file.editable }, "Use the winner");
       winner.addEventListener("click", () => useWinner(r.run));
       li.append(el("div", { class: "toolbar" }, report, winner));
