@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from vagus import __version__
 from vagus.audio.wav import AudioFileError, check_output_path
+from vagus.cluster.bus import ClusterError
 from vagus.config import AgentConfig, ConfigError, load_config
 from vagus.logs import setup_logging
 from vagus.packaged import ModelNotFoundError
@@ -61,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=_positive_int,
         help="worker processes, each with its own models (default: server.workers, one per core)",
+    )
+    serve.add_argument(
+        "--cluster", metavar="NATS_URL", help="join a cluster over this NATS server (server.cluster.url)"
+    )
+    serve.add_argument("--node-id", help="this node's name in the cluster (default: host name and process id)")
+    serve.add_argument("--advertise-url", help="this node's address, shown by `vagus cluster status`")
+    serve.add_argument(
+        "--front-door", action="store_true", help="with --cluster: route offers to the nodes, load no model here"
     )
     serve.add_argument("--tls-cert", type=Path, help="serve https with this certificate (PEM; with --tls-key)")
     serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
@@ -135,6 +144,13 @@ def _parser() -> argparse.ArgumentParser:
     memory.add_argument("--config", type=Path, help="agent config (YAML or JSON) with memory.path")
     memory.add_argument("--json", action="store_true", help="print JSON")
 
+    cluster = sub.add_parser("cluster", help="a cluster's nodes, sessions and load; drain a node")
+    cluster.add_argument("action", choices=["status", "drain"])
+    cluster.add_argument("node", nargs="?", help="drain: the node's id (from status)")
+    cluster.add_argument("--cluster", metavar="NATS_URL", help="the NATS server (default: server.cluster.url)")
+    cluster.add_argument("--config", type=Path, help="agent config with server.cluster")
+    cluster.add_argument("--json", action="store_true", help="print JSON")
+
     recs = sub.add_parser("recordings", help="recorded conversations (recording.enabled): list, show, delete, prune")
     recs.add_argument("action", choices=["list", "show", "delete", "prune"])
     recs.add_argument("name", nargs="*", help="show: one recording; delete: these (or --all)")
@@ -203,6 +219,14 @@ def _serve(args: argparse.Namespace) -> int:
         config.server.drain_s = args.drain_s
     if args.workers is not None:
         config.server.workers = args.workers
+    if args.cluster:
+        config.server.cluster.url = args.cluster
+    if args.front_door and not config.server.cluster.url:
+        raise ServeError("--front-door routes offers to a cluster's nodes: give --cluster nats://…")
+    if config.server.cluster.url:
+        if config.server.workers not in (None, 1):
+            raise ServeError("a cluster node is one process (--workers 1): start more nodes instead")
+        config.server.workers = 1
     args.ssl, tls_cleanup = _tls(args)
     sock = _bind(args.host, args.port)
     ice = list(args.ice_address)
@@ -259,6 +283,7 @@ async def _serve_forever(
     services = None
     pool: WorkerPool | None = None
     host: SessionHost | None = None
+    cluster = None
     if workers > 1:
         from vagus.server.workers import WorkerPool
 
@@ -270,6 +295,23 @@ async def _serve_forever(
         except RuntimeError as exc:
             raise ServeError(str(exc)) from None
         app = create_app(pool, access)
+    elif config.server.cluster.url:
+        from vagus.cluster.join import join_cluster
+        from vagus.server.app import LocalSessions
+
+        local = None
+        if not args.front_door:
+            log.info("loading models…")
+            services = agent.build_services(config) if agent is not None else build_services(config)
+            host = SessionHost(services, config, max_sessions=config.server.max_sessions, agent=agent)
+            local = LocalSessions(WebRTCGateway(host))
+        scheme = "https" if getattr(args, "ssl", None) else "http"
+        url = args.advertise_url or f"{scheme}://{args.host}:{sock.getsockname()[1]}"
+        try:
+            cluster = await join_cluster(config, local, args.node_id, url)
+        except ClusterError as exc:
+            raise ServeError(str(exc)) from None
+        app = create_app(cluster, access)
     else:
         log.info("loading models…")
         services = agent.build_services(config) if agent is not None else build_services(config)
@@ -289,8 +331,20 @@ async def _serve_forever(
     print(f"Vagus is listening{where}: open {talk_url} and press 'Start talking'", flush=True)
     if getattr(args, "studio_url", False):
         print(f"Vagus Studio: open {talk_url.split('?')[0]}studio", flush=True)
+    if cluster is not None and cluster.node is not None:
+        print(f"Vagus node {cluster.node.node_id} joined cluster {config.server.cluster.name}", flush=True)
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopped, asyncio.ensure_future(cluster.node.drained.wait())], return_when="FIRST_COMPLETED")
+        cluster.node.drain()  # SIGTERM, or a drain command whose sessions are over
+        await cluster.node.drained.wait()
+        if host is not None and len(host):
+            log.info("drain time over: closing %d sessions", len(host))
+        await runner.cleanup()
+        if host is not None:
+            await host.close_models()
+        return 0
     await stop.wait()
-    live = len(pool if pool is not None else host)  # type: ignore[arg-type]
+    live = len(pool) if pool is not None else len(host) if host is not None else 0
     log.info("draining: %d live sessions, up to %.0f s", live, config.server.drain_s)
     if live:
         print(
@@ -482,6 +536,39 @@ def _memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from vagus.cluster.join import cluster_status, drain_node
+
+    config = load_config(args.config)
+    cc = config.server.cluster
+    if args.cluster:
+        cc.url = args.cluster
+    try:
+        if args.action == "drain":
+            if not args.node:
+                raise ConfigError("vagus cluster drain NODE: say which node (vagus cluster status lists them)")
+            reply = asyncio.run(drain_node(cc, args.node))
+            print(
+                json.dumps(reply) if args.json else f"node {args.node} is draining ({reply['sessions']} live sessions)"
+            )
+            return 0
+        nodes = asyncio.run(cluster_status(cc))
+    except ClusterError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"cluster": cc.name, "nodes": nodes}, indent=1))
+        return 0
+    for n in nodes:
+        state = "draining" if n["draining"] else "admitting" if n["admitting"] else "full"
+        print(f"{n['node']}\t{n['url']}\t{n['sessions']}/{n['max_sessions']} sessions\t{state}\t"
+              f"cpu {n['cpu_percent']:.0f} %\tlate p99 {n['lateness_p99_ms']:.1f} ms")  # fmt: skip
+    if not nodes:
+        print(f"no live node in cluster {cc.name} at {cc.url}")
+    total = sum(n["sessions"] for n in nodes)
+    print(f"{len(nodes)} node{'s' if len(nodes) != 1 else ''}, {total} session{'s' if total != 1 else ''}")
+    return 0
+
+
 def _recordings(args: argparse.Namespace) -> int:
     import datetime
     import json
@@ -653,6 +740,7 @@ def main(argv: list[str] | None = None) -> int:
             "voiceprints": _voiceprints,
             "eval": _eval,
             "recordings": _recordings,
+            "cluster": _cluster,
         }
         return commands[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:

@@ -555,6 +555,33 @@ class IceServerConfig(_Section):
         return self
 
 
+class ClusterConfig(_Section):
+    """Several `vagus serve` nodes as one service, over a NATS server (`vagus serve --cluster nats://…`):
+    each node announces its load; any node (or a front door) routes each offer to the least loaded."""
+
+    url: str | None = Field(None, description="the NATS server(s), e.g. nats://nats:4222 (comma-separated for several)")
+    name: str = Field(
+        "vagus", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the cluster's name: nodes of one name serve together"
+    )
+    heartbeat_s: float = Field(1.0, ge=0.1, le=30, description="how often a node announces its load")
+    dead_after_s: float = Field(
+        3.5, ge=0.3, le=300, description="a node not heard from for this long is dropped (its sessions are over)"
+    )
+    offer_timeout_s: float = Field(10, gt=0, le=120, description="how long a node may take to answer a routed offer")
+    drain_s: float = Field(
+        1800,
+        ge=0,
+        le=86400,
+        description="on SIGTERM or `vagus cluster drain`: how long live calls may go on before the node exits",
+    )
+
+    @model_validator(mode="after")
+    def _heard_often_enough(self) -> ClusterConfig:
+        if self.dead_after_s < 2 * self.heartbeat_s:
+            raise ValueError("dead_after_s must be at least two heartbeats (heartbeat_s)")
+        return self
+
+
 class ServerConfig(_Section):
     """`vagus serve`: access, admission and shutdown."""
 
@@ -613,6 +640,7 @@ class ServerConfig(_Section):
     drain_s: float = Field(
         60, ge=0, le=86400, description="on SIGTERM: how long live sessions may go on before the server exits"
     )
+    cluster: ClusterConfig = ClusterConfig()
 
 
 class AgentConfig(_Section):

@@ -359,8 +359,11 @@ def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None)
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[SESSIONS_KEY] = sessions
     app[ACCESS_KEY] = access or Access(sessions.name)
-    if isinstance(sessions, LocalSessions):
-        app[CALLS_KEY] = RealtimeCalls(sessions.gateway)
+    local = sessions if isinstance(sessions, LocalSessions) else getattr(sessions, "local", None)
+    if local is not None:  # this process has a host: its own Realtime calls (a cluster node routes them too)
+        app[CALLS_KEY] = RealtimeCalls(local.gateway)
+        if hasattr(sessions, "use_calls"):
+            sessions.use_calls(app[CALLS_KEY])
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/offer", offer)

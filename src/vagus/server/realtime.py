@@ -107,6 +107,8 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
     model = request.query.get("model")
     sessions = request.app[SESSIONS_KEY]
     client = request.remote or "unknown"
+    if isinstance(getattr(sessions, "local", None), LocalSessions):
+        sessions = sessions.local  # a cluster node: a WebSocket session stays on the node it reached
     if isinstance(sessions, LocalSessions):
         host = sessions.gateway.host
         try:
@@ -127,7 +129,8 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
         return ws
     candidates = getattr(sessions, "realtime_candidates", None)
     if candidates is None:
-        return _error(501, "this server's sessions cannot speak the Realtime API")
+        return _error(501, "this server has no sessions of its own for a Realtime WebSocket (a cluster's front "
+                      "door routes WebRTC offers and calls: connect the WebSocket to a node)")  # fmt: skip
     params = {"model": model, "user": identity, "session": initial, "beta": wants_beta(request)}
     reasons: list[str] = []
     for name, http in candidates():
