@@ -28,7 +28,12 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.e2e.workers_session import Client, until
+from tests.e2e.workers_session import (
+    Client,
+    realtime_call_through_the_front,
+    realtime_through_the_front,
+    until,
+)
 from tests.nats_server import nats_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +90,22 @@ class TokenClient(Client):
         return None
 
 
+def token_session(name: str) -> aiohttp.ClientSession:
+    from vagus.server.auth import mint_token
+
+    return aiohttp.ClientSession(headers={"Authorization": f"Bearer {mint_token(SECRET, name, 'Cluster Test', 600)}"})
+
+
+async def realtime_with_token(url: str) -> list[str]:
+    async with token_session("ws") as http:
+        return await realtime_through_the_front(http, url)
+
+
+async def realtime_call_with_token(url: str) -> list[str]:
+    async with token_session("call") as http:
+        return await realtime_call_through_the_front(http, url)
+
+
 async def main() -> dict:
     work = Path(tempfile.mkdtemp())
     config = work / "cluster.yaml"
@@ -103,6 +124,10 @@ async def main() -> dict:
         processes["nats"] = on_host(1, [nats_binary(), "-a", "10.77.0.1", "-p", "4222"], work / "nats.log")
         processes["a"] = node(2, "a", config, work)
         processes["b"] = node(3, "b", config, work)
+        front = [*VAGUS, "serve", "--host", "10.77.0.4", "--port", "8080", "--config", str(config), "--cluster", NATS,
+                 "--front-door", "--node-id", "front"]  # fmt: skip
+        processes["front"] = on_host(4, front, work / "front.log")
+        front_url = "http://10.77.0.4:8080"
         a_url, b_url = "http://10.77.0.2:8080", "http://10.77.0.3:8080"
         async with aiohttp.ClientSession() as http:
             key = {"Authorization": f"Bearer {API_KEY}"}
@@ -174,6 +199,15 @@ async def main() -> dict:
             status = subprocess.run([*VAGUS, "cluster", "status", "--cluster", NATS, "--json"], capture_output=True,
                                     text=True, cwd=ROOT, timeout=60)  # fmt: skip
             report["status_after"] = json.loads(status.stdout)["nodes"] if status.returncode == 0 else status.stderr
+            # the front door (no models): an offer, a Realtime WebSocket (relayed) and a Realtime call (routed)
+            door = TokenClient("door")
+            clients.append(door)
+            report["front_offer"] = (await door.offer(http, front_url), door.node_address())
+            report["front_realtime"] = await realtime_with_token(front_url)
+            report["front_call"] = await realtime_call_with_token(front_url)
+            async with http.get(f"{front_url}/status", headers=key) as response:
+                front_status = await response.json()
+            report["front_dispatch_ms"] = front_status["dispatch_ms"]
         for client in clients:
             await client.close()
         processes["b"].send_signal(signal.SIGTERM)

@@ -42,3 +42,13 @@ def test_a_drained_node_takes_no_new_sessions_and_exits_when_its_calls_end(repor
     assert report["a_exit"] == 0, report["logs"]
     assert [n["node"] for n in report["status_after"]] == ["b"], report["status_after"]
     assert report["b_exit"] == 0, report["logs"]
+
+
+def test_a_front_door_routes_offers_and_realtime_sessions_to_the_nodes(report):
+    code, landed = report["front_offer"]
+    assert code == 200 and landed == "10.77.0.3"  # the only node left
+    kinds = report["front_realtime"]  # a WebSocket relayed to the node, with the client's token
+    assert kinds[0] == "session.created" and "response.output_audio.delta" in kinds and kinds[-1] == "completed"
+    call = report["front_call"]  # a Realtime WebRTC call routed over NATS
+    assert call[0] == "http 201" and "output_audio_buffer.started" in call and "response.done" in call, call
+    assert report["front_dispatch_ms"]["p50"] > 0

@@ -44,6 +44,7 @@ class ClusterSessions:
         self._pruner: asyncio.Task[None] | None = None
         self.answer_call: Answer | None = None
         """This node's Realtime calls (set by the app when it has them)."""
+        self._http: Any = None
         self.dispatch_ms: list[float] = []
         """Time spent routing each answered offer (choice, request, answer), for /status."""
 
@@ -177,6 +178,36 @@ class ClusterSessions:
         self._placed(reply)
         return reply["sdp"], reply["call_id"]
 
+    def realtime_candidates(
+        self, params: dict[str, Any], key: str | None
+    ) -> list[tuple[str, Any, str, dict[str, str]]]:
+        """Other nodes' Realtime WebSocket endpoints, least loaded first, for a connection this server
+        cannot take (a front door, or a node that is full): relayed to the node's own `/v1/realtime`
+        with the client's credential, where it is admitted again (nodes share the secret)."""
+        from urllib.parse import urlencode
+
+        if self._http is None or self._http.closed:
+            import aiohttp
+
+            self._http = aiohttp.ClientSession()
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        if params.get("beta"):
+            headers["OpenAI-Beta"] = "realtime=v1"
+        query = "?" + urlencode({"model": params["model"]}) if params.get("model") else ""
+        mine = self.node.node_id if self.node is not None else None
+        return [
+            (f"node {n.node}", self._http, f"{n.url.rstrip('/')}/v1/realtime{query}", headers)
+            for n in self.registry.candidates()
+            if n.node != mine and n.url
+        ]
+
+    def peer_addresses(self) -> set[str]:
+        """The cluster's nodes' addresses: a WebSocket relayed from one was admitted (and counted) there."""
+        from urllib.parse import urlsplit
+
+        mine = self.node.node_id if self.node is not None else None
+        return {host for n in self.registry.nodes.values() if n.node != mine and (host := urlsplit(n.url).hostname)}
+
     def _placed(self, reply: dict[str, Any]) -> None:
         info = self.registry.nodes.get(str(reply.get("node")))
         if info is not None:
@@ -239,5 +270,7 @@ class ClusterSessions:
             await self.node.close()
         if self.local is not None:
             await self.local.close()
+        if self._http is not None:
+            await self._http.close()
         with contextlib.suppress(Exception):
             await self.nc.drain()

@@ -99,47 +99,48 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
     access = request.app[ACCESS_KEY]
     if request.headers.get("Upgrade", "").lower() != "websocket":
         return _error(426, "the Realtime API is a WebSocket: connect with ws:// (or POST /v1/realtime/calls)")
+    sessions = request.app[SESSIONS_KEY]
+    client = request.remote or "unknown"
+    # a cluster peer relays a client it has already admitted (and counted): not limited again here
+    relayed = client in getattr(sessions, "peer_addresses", set)()
     try:
         identity, initial = admit_realtime(request, access)
-        access.limits.offer(request.remote or "unknown")
+        if not relayed:
+            access.limits.offer(client)
     except AccessDenied as denied:
         return _error(denied.status, denied.reason, denied.retry_after_s)
     model = request.query.get("model")
-    sessions = request.app[SESSIONS_KEY]
-    client = request.remote or "unknown"
-    if isinstance(getattr(sessions, "local", None), LocalSessions):
-        sessions = sessions.local  # a cluster node: a WebSocket session stays on the node it reached
-    if isinstance(sessions, LocalSessions):
-        host = sessions.gateway.host
+    candidates = getattr(sessions, "realtime_candidates", None)
+    local = sessions if isinstance(sessions, LocalSessions) else getattr(sessions, "local", None)
+    if isinstance(local, LocalSessions):  # this process's own host first (a cluster node's too)
         try:
-            connection = _opened(host, model, identity, initial, beta=wants_beta(request))
+            connection = _opened(local.gateway.host, model, identity, initial, beta=wants_beta(request))
         except HostFull as exc:
-            return _error(503, str(exc), 10)
+            if candidates is None:
+                return _error(503, str(exc), 10)
+            connection = None  # a cluster node that is full: another node may take it
         except SettingError as exc:
             return _error(400, f"the client secret's session: {exc}")
-        ws = await _prepare(request)
-        connection.attach(ws.send_str)
-        access.limits.opened(client)
-        try:
-            await connection.start_io()
-            await pump(ws, connection)
-        finally:
-            access.limits.closed(client)
-            await connection.close()
-        return ws
-    candidates = getattr(sessions, "realtime_candidates", None)
+        if connection is not None:
+            ws = await _prepare(request)
+            connection.attach(ws.send_str)
+            if not relayed:
+                access.limits.opened(client)
+            try:
+                await connection.start_io()
+                await pump(ws, connection)
+            finally:
+                if not relayed:
+                    access.limits.closed(client)
+                await connection.close()
+            return ws
     if candidates is None:
-        return _error(501, "this server has no sessions of its own for a Realtime WebSocket (a cluster's front "
-                      "door routes WebRTC offers and calls: connect the WebSocket to a node)")  # fmt: skip
+        return _error(501, "this server's sessions cannot speak the Realtime API")
     params = {"model": model, "user": identity, "session": initial, "beta": wants_beta(request)}
     reasons: list[str] = []
-    for name, http in candidates():
+    for name, http, url, headers in candidates(params, offered_key(request)):
         try:
-            upstream = await http.ws_connect(
-                "http://worker/realtime",
-                headers={"X-Vagus-Realtime": json.dumps(params)},
-                max_msg_size=WS_MAX_MESSAGE,
-            )
+            upstream = await http.ws_connect(url, headers=headers, max_msg_size=WS_MAX_MESSAGE)
         except aiohttp.WSServerHandshakeError as exc:
             reasons.append(f"{name}: {exc.status}")
             if exc.status == 400:
@@ -155,7 +156,7 @@ async def realtime_socket(request: web.Request) -> web.StreamResponse:
         finally:
             access.limits.closed(client)
         return ws
-    return _error(503, "no worker can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")", 10)
+    return _error(503, "no worker or node can take a session now (" + "; ".join(reasons or ["none is ready"]) + ")", 10)
 
 
 async def _prepare(request: web.Request) -> web.WebSocketResponse:

@@ -283,12 +283,16 @@ class WorkerPool:
 
         return page_ice_servers(self.config)
 
-    def realtime_candidates(self) -> list[tuple[str, aiohttp.ClientSession]]:
-        """Where a Realtime connection may go, least loaded first (`server/realtime.py` relays it)."""
+    def realtime_candidates(
+        self, params: dict[str, Any], key: str | None
+    ) -> list[tuple[str, aiohttp.ClientSession, str, dict[str, str]]]:
+        """Where a Realtime connection may go, least loaded first (`server/realtime.py` relays it): the
+        front has admitted the client, and tells the worker who it is and its settings."""
         if self.draining:
             return []
         ready = sorted((w for w in self.workers if w.ready), key=Worker.weight)
-        return [(f"worker {w.index}", w.http()) for w in ready]
+        headers = {"X-Vagus-Realtime": json.dumps(params)}
+        return [(f"worker {w.index}", w.http(), "http://worker/realtime", headers) for w in ready]
 
     async def realtime_call(
         self, sdp: str, model: str | None, user: str | None, session: dict[str, Any] | None
