@@ -104,7 +104,7 @@ async def offer_once(url: str, silent: bool = False, keep: list | None = None) -
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -185,8 +185,8 @@ async def main(args: argparse.Namespace) -> None:
 
         extra = [round(r - d, 2) for d, r in zip(direct, routed, strict=True)]
         print(f"{args.nodes} nodes (max_sessions {args.per_node} each), a front door and NATS on 127.0.0.1")
-        print(f"offer → answer, direct to a node:   p50 {statistics.median(direct):.1f} ms, p99 {pct(direct, 99):.1f} ms")
-        print(f"offer → answer, through the router: p50 {statistics.median(routed):.1f} ms, p99 {pct(routed, 99):.1f} ms")
+        for label, values in (("direct to a node:  ", direct), ("through the router:", routed)):
+            print(f"offer → answer, {label} p50 {statistics.median(values):.1f} ms, p99 {pct(values, 99):.1f} ms")
         print(f"router's cost: p50 {statistics.median(routed) - statistics.median(direct):+.1f} ms, "
               f"p99 {pct(routed, 99) - pct(direct, 99):+.1f} ms ({len(direct)} offers each)")  # fmt: skip
         print(f"admitted through the front door: {admitted} (one node's limit: {args.per_node}); "
