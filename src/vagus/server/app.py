@@ -290,6 +290,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness (a load balancer's or Kubernetes' probe): 200 while new sessions are taken here (or, on a
+    cluster's node or front door, by some node), 503 while draining or full. Only that, to anyone."""
+    state = request.app[SESSIONS_KEY].status()
+    ready = bool(state.get("admitting")) and not state.get("draining")
+    return web.json_response({"ready": ready}, status=200 if ready else 503)
+
+
 async def status(request: web.Request) -> web.Response:
     """Load: sessions live, tick lateness p50/p99, CPU per session (what a load balancer reads).
     Needs the API key when one is set; refused on a reachable server without one."""
@@ -370,6 +378,7 @@ def create_app(sessions: Sessions | WebRTCGateway, access: Access | None = None)
     app.router.add_post("/token", token)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/health", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/status", status)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/favicon.ico", favicon)
