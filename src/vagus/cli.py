@@ -144,6 +144,19 @@ def _parser() -> argparse.ArgumentParser:
     memory.add_argument("--config", type=Path, help="agent config (YAML or JSON) with memory.path")
     memory.add_argument("--json", action="store_true", help="print JSON")
 
+    pool = sub.add_parser(
+        "pool", help="speech to text for many nodes on Ray Serve, batched across sessions (the pool extra)"
+    )
+    pool.add_argument("--host", default="127.0.0.1")
+    pool.add_argument("--port", type=int, default=8000)
+    pool.add_argument("--stt", help="Whisper model: tiny.en (default), base, or a CTranslate2 model folder")
+    pool.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
+    pool.add_argument(
+        "--max-batch", type=_positive_int, help="utterances decoded at once (default: 16 on a GPU, 1 on the CPU)"
+    )
+    pool.add_argument("--batch-wait-ms", type=float, default=10.0, help="how long a batch may wait to fill (10)")
+    pool.add_argument("--replicas", type=_positive_int, default=1, help="model copies (one GPU each on cuda)")
+
     cluster = sub.add_parser("cluster", help="a cluster's nodes, sessions and load; drain a node")
     cluster.add_argument("action", choices=["status", "drain"])
     cluster.add_argument("node", nargs="?", help="drain: the node's id (from status)")
@@ -536,6 +549,17 @@ def _memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pool(args: argparse.Namespace) -> int:
+    from vagus.pool.serve import run_pool
+
+    if not 0 <= args.batch_wait_ms <= 1000:
+        raise ConfigError("--batch-wait-ms is between 0 and 1000")
+    try:
+        return run_pool(args.host, args.port, args.stt, args.device, args.max_batch, args.batch_wait_ms, args.replicas)
+    except RuntimeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _cluster(args: argparse.Namespace) -> int:
     from vagus.cluster.join import cluster_status, drain_node
 
@@ -741,6 +765,7 @@ def main(argv: list[str] | None = None) -> int:
             "eval": _eval,
             "recordings": _recordings,
             "cluster": _cluster,
+            "pool": _pool,
         }
         return commands[args.command](args)
     except (ConfigError, AudioFileError, ModelNotFoundError, ProviderError, ServeError, ValueError) as exc:
