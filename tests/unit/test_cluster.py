@@ -181,6 +181,72 @@ async def test_no_cluster_server_is_a_clear_error():
         await connect(ClusterConfig(url="nats://127.0.0.1:9"), "t")
 
 
+class FakeLocal:
+    """This process's own sessions (LocalSessions' part the router uses), over a stand-in node."""
+
+    def __init__(self, node: StandIn) -> None:
+        self.node = node
+        self.watchers: dict[str, Any] = {}
+
+    async def accept(self, sdp: str, kind: str, echo: str, user: str | None = None) -> tuple[str, str, str]:
+        answer = await self.node.offer({"sdp": sdp})
+        return answer["sdp"], answer["type"], answer["session_id"]
+
+    def watch_end(self, session_id: str, callback: Any) -> None:
+        self.watchers[session_id] = callback
+
+    def end(self, session_id: str) -> None:
+        self.node.end(session_id)
+        self.watchers.pop(session_id)()
+
+    def describe(self) -> dict[str, str]:
+        return {"name": "Test"}
+
+    def status(self) -> dict[str, Any]:
+        return self.node.load()
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_node_takes_its_own_offers_while_the_nats_server_is_down():
+    server = NatsServer().start()
+    config = cluster_config(server.url, "outage")
+    nc = await connect(config.server.cluster, "self")
+    me = StandIn(nc, config, "self")
+    router = ClusterSessions(nc, config, FakeLocal(me), me.node)
+    await router.start()
+    await me.node.start()
+    try:
+        await until(lambda: "self" in router.registry.nodes)
+        server.stop()  # NATS is gone: no heartbeat comes back, the registry empties
+        await until(lambda: not router.registry.nodes)
+        ended: list[str] = []
+        answer, _, session = await router.accept("v=0 …", "offer", "browser")
+        assert answer == "answer from self"
+        router.watch_end(session, lambda: ended.append(session))
+        router.local.end(session)  # told by its own host, not over NATS
+        assert ended == [session]
+        me.refuse = True
+        with pytest.raises(HostFull, match="at capacity"):
+            await router.accept("v=0 …", "offer", "browser")
+    finally:
+        server.stop()
+        for task in list(me.node._tasks):
+            task.cancel()
+        await router.close()
+
+
+def test_a_node_that_restarted_under_the_same_id_has_lost_its_sessions():
+    dropped: list[tuple[str, set[str]]] = []
+    registry = Registry(3.0, clock=lambda: 0.0, on_dropped=lambda info, why: dropped.append((why, info.session_ids)))
+    registry.heartbeat({"node": "a", "started": 100.0}).session_ids.add("s1")
+    registry.heartbeat({"node": "a", "started": 100.0})  # the same process: its sessions go on
+    assert dropped == [] and registry.nodes["a"].session_ids == {"s1"}
+    registry.heartbeat({"node": "a", "started": 250.0})
+    assert dropped == [("it restarted", {"s1"})] and registry.nodes["a"].session_ids == set()
+
+
 def test_the_registry_chooses_by_load_and_expires_on_a_virtual_clock():
     now = [0.0]
     dropped: list[str] = []

@@ -84,7 +84,9 @@ class Registry:
         """Take a node's heartbeat (KeyError/ValueError/TypeError: not one)."""
         fresh = NodeInfo.from_heartbeat(data, self.clock())
         known = self.nodes.get(fresh.node)
-        if known is not None:
+        if known is not None and known.started != fresh.started:  # the same id, a new process
+            self.drop(fresh.node, "it restarted")
+        elif known is not None:
             fresh.pending, fresh.session_ids = known.pending, known.session_ids
         self.nodes[fresh.node] = fresh
         return fresh

@@ -40,6 +40,8 @@ class ClusterSessions:
         self.subjects = Subjects(self.cluster.name)
         self.registry = Registry(self.cluster.dead_after_s, on_dropped=self._dropped)
         self._ended: dict[str, Callable[[], None]] = {}
+        self._here: set[str] = set()
+        """Sessions this router placed on its own host, until `watch_end` hands them to the host."""
         self._subs: list[Any] = []
         self._pruner: asyncio.Task[None] | None = None
         self.answer_call: Answer | None = None
@@ -114,7 +116,7 @@ class ClusterSessions:
     ) -> dict[str, Any]:
         started = time.perf_counter()
         reasons: list[str] = []
-        for info in self.registry.candidates():
+        for info in self._candidates():
             info.pending += 1
             try:
                 if self.node is not None and info.node == self.node.node_id:
@@ -139,6 +141,17 @@ class ClusterSessions:
                 raise SignalingError(str(reply.get("error", "the offer could not be negotiated")))
             reasons.append(f"{info.node}: {reply.get('error', status)}")
         raise HostFull("no node can take a session now (" + "; ".join(reasons or ["no live node"]) + ")")
+
+    def _candidates(self) -> list[NodeInfo]:
+        """The registry's choice; and this node itself when its own heartbeats are not coming back
+        (NATS is down or slow): a node keeps taking its own offers whatever happens to the cluster."""
+        found = self.registry.candidates()
+        node = self.node
+        if node is not None and not node.draining and all(n.node != node.node_id for n in found):
+            beat = node.heartbeat()
+            if beat["admitting"]:
+                found.append(NodeInfo.from_heartbeat(beat, self.registry.clock()))
+        return found
 
     async def _ask(self, info: NodeInfo, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -209,16 +222,29 @@ class ClusterSessions:
         return {host for n in self.registry.nodes.values() if n.node != mine and (host := urlsplit(n.url).hostname)}
 
     def _placed(self, reply: dict[str, Any]) -> None:
+        if self.node is not None and reply.get("node") == self.node.node_id:
+            self._here.add(str(reply["session_id"]))
+            return
         info = self.registry.nodes.get(str(reply.get("node")))
         if info is not None:
             info.session_ids.add(str(reply["session_id"]))
 
     def watch_end(self, session_id: str, callback: Callable[[], None]) -> None:
         """Call `callback` once the session ends on whichever node has it (or that node is dropped)."""
+        if session_id in self._here:  # this process's own: told by its host, NATS or not
+            self._here.discard(session_id)
+            self.local.watch_end(session_id, callback)
+            return
         if not any(session_id in n.session_ids for n in self.registry.nodes.values()):
             callback()
             return
         self._ended[session_id] = callback
+
+    def watch_call_end(self, call_id: str, callback: Callable[[], None]) -> None:
+        """`watch_end` for a Realtime call, by its id (`rtc_` and the session's id)."""
+        from vagus.transports.realtime.calls import CALL_PREFIX
+
+        self.watch_end(call_id.removeprefix(CALL_PREFIX), callback)
 
     # ---- the rest of Sessions -----------------------------------------------------------------------
 

@@ -327,6 +327,11 @@ async def realtime_calls(request: web.Request) -> web.Response:
             if relay is None:
                 return _error(501, "this server's sessions cannot speak the Realtime API")
             answer, call_id = await relay(sdp, model, identity, settings)
+            watch = getattr(sessions, "watch_call_end", None)
+            if watch is not None:  # counted against the client like a session of its own
+                client = request.remote or "unknown"
+                access.limits.opened(client)
+                watch(call_id, lambda: access.limits.closed(client))
     except SignalingError as exc:
         return _error(400, str(exc) or "the offer could not be negotiated")
     except SettingError as exc:
