@@ -232,8 +232,11 @@ def _serve(args: argparse.Namespace) -> int:
         config.server.drain_s = args.drain_s
     if args.workers is not None:
         config.server.workers = args.workers
-    if args.cluster:
+    if getattr(args, "cluster", None):
         config.server.cluster.url = args.cluster
+    args.front_door = getattr(args, "front_door", False)  # `vagus studio` serves with its own options
+    args.node_id = getattr(args, "node_id", None)
+    args.advertise_url = getattr(args, "advertise_url", None)
     if args.front_door and not config.server.cluster.url:
         raise ServeError("--front-door routes offers to a cluster's nodes: give --cluster nats://…")
     if config.server.cluster.url:
