@@ -7,6 +7,8 @@ The registry's choice and expiry are also checked on a virtual clock."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -265,3 +267,19 @@ def test_the_registry_chooses_by_load_and_expires_on_a_virtual_clock():
     assert dropped == ["a: no heartbeat for 3 s", "c: no heartbeat for 3 s", "d: no heartbeat for 3 s"]
     with pytest.raises(ValueError, match="two heartbeats"):
         ClusterConfig(heartbeat_s=2, dead_after_s=3)
+
+
+async def test_the_cluster_commands(cluster, capsys):
+    from vagus.cli import main
+
+    config, _, _, _ = cluster
+    url, name = config.server.cluster.url, config.server.cluster.name
+    agent = Path(tempfile.mkdtemp()) / "agent.yaml"
+    agent.write_text(f"server:\n  cluster: {{url: '{url}', name: {name}, heartbeat_s: 0.2, dead_after_s: 0.6}}\n")
+    status = await asyncio.to_thread(main, ["cluster", "status", "--config", str(agent)])
+    out = capsys.readouterr().out
+    assert status == 0 and "alpha\thttp://alpha:8080\t0/4 sessions\tadmitting" in out and "2 nodes, 0 sessions" in out
+    missing = await asyncio.to_thread(main, ["cluster", "drain", "nobody", "--config", str(agent)])
+    assert missing == 2 and "node 'nobody' did not answer" in capsys.readouterr().err
+    nowhere = await asyncio.to_thread(main, ["cluster", "status", "--cluster", "nats://127.0.0.1:9"])
+    assert nowhere == 2 and "cannot reach the cluster" in capsys.readouterr().err
