@@ -47,3 +47,18 @@ def silero():
     from vagus.senses.silero import SileroModel
 
     return SileroModel()
+
+
+async def say_hello_over_realtime(ws) -> None:  # type: ignore[no-untyped-def]
+    """A spoken "Hello there." (then 1.5 s of quiet) into a Realtime WebSocket; returns at response.done."""
+    import base64
+    import json
+
+    from vagus.audio.resample import resample
+
+    audio, rate = load_fixture("hello")
+    pcm = np.concatenate([resample(audio, rate, 24000), np.zeros(36000, np.float32)])
+    await ws.send_json({"type": "input_audio_buffer.append",
+                        "audio": base64.b64encode((pcm * 32767).astype("<i2").tobytes()).decode()})  # fmt: skip
+    while json.loads((await ws.receive(timeout=60)).data)["type"] != "response.done":
+        pass

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+from processes import reap
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -79,10 +80,7 @@ async def main() -> dict:
         report["exit_code"] = pool.wait(timeout=120)
         report["stop_s"] = round(time.monotonic() - started, 1)
     finally:
-        if pool.poll() is None:
-            pool.kill()
-            pool.wait()
-        report["stderr_tail"] = (pool.stderr.read() if pool.stderr else "")[-1500:]
+        reap(pool, report)
     return report
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
+from processes import reap
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -241,10 +242,7 @@ async def main() -> dict:
         server.send_signal(signal.SIGTERM)
         report["exit_code"] = server.wait(timeout=60)
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        report["stderr_tail"] = (server.stderr.read() if server.stderr else "")[-2000:]
+        reap(server, report)
     return report
 
 

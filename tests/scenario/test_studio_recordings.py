@@ -6,17 +6,14 @@ audio, deleted; names outside the folder and callers without the key are refused
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
-import json
 
 import numpy as np
 import soundfile as sf
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.conftest import load_fixture
+from tests.conftest import say_hello_over_realtime
 from vagus.agent.host import SessionHost
-from vagus.audio.resample import resample
 from vagus.server.app import Access, create_app
 from vagus.studio.api import Studio, mount
 from vagus.studio.document import ConfigDocument
@@ -27,12 +24,7 @@ KEY = "k" * 32
 
 async def spoken_turn(client: TestClient) -> None:
     ws = await client.ws_connect("/v1/realtime", headers={"Authorization": "Bearer " + KEY})
-    audio, rate = load_fixture("hello")
-    pcm = np.concatenate([resample(audio, rate, 24000), np.zeros(36000, np.float32)])
-    await ws.send_json({"type": "input_audio_buffer.append",
-                        "audio": base64.b64encode((pcm * 32767).astype("<i2").tobytes()).decode()})  # fmt: skip
-    while json.loads((await ws.receive(timeout=60)).data)["type"] != "response.done":
-        pass
+    await say_hello_over_realtime(ws)
     await ws.close()
 
 

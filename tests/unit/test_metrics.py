@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
-import numpy as np
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import load_fixture
+from tests.conftest import say_hello_over_realtime
 from vagus.agent.host import SessionHost
-from vagus.audio.resample import resample
 from vagus.server.app import Access, create_app
 from vagus.server.metrics import merge_workers
 from vagus.transports.webrtc import WebRTCGateway
@@ -30,12 +25,7 @@ async def test_metrics_during_a_session(services, offline_config):
     gateway = WebRTCGateway(SessionHost(services, offline_config))
     async with TestClient(TestServer(create_app(gateway), host="127.0.0.1")) as client:
         ws = await client.ws_connect("/v1/realtime")
-        audio, rate = load_fixture("hello")
-        pcm = np.concatenate([resample(audio, rate, 24000), np.zeros(36000, np.float32)])
-        await ws.send_json({"type": "input_audio_buffer.append",
-                            "audio": base64.b64encode((pcm * 32767).astype("<i2").tobytes()).decode()})  # fmt: skip
-        while json.loads((await ws.receive(timeout=60)).data)["type"] != "response.done":
-            pass
+        await say_hello_over_realtime(ws)
         scraped = await client.get("/metrics")
         text = await scraped.text()
         await ws.close()
