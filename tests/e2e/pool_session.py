@@ -8,25 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
-from processes import reap
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures"
-VAGUS = [sys.executable, "-m", "vagus", "--log-level", "warning"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from processes import FIXTURES, ROOT, VAGUS, free_port, reap
 
 
 async def transcribe(http: aiohttp.ClientSession, url: str, data: bytes, name: str = "a.wav") -> tuple[int, dict]:
