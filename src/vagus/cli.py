@@ -606,7 +606,7 @@ def _recordings(args: argparse.Namespace) -> int:
     store = Recordings(config.recording.path)
     try:
         if args.action == "delete":
-            names = [m["id"] for m in store.list()] if args.all else args.name
+            names = [m["id"] for m in store.all()] if args.all else args.name
             if not names:
                 raise ConfigError("vagus recordings delete NAME… (or --all): say which recordings to delete")
             for name in names:
@@ -624,7 +624,7 @@ def _recordings(args: argparse.Namespace) -> int:
             return 0
     except NoRecording as exc:
         raise ConfigError(str(exc)) from None
-    listed = store.list()
+    listed = store.all()
     if args.json:
         print(json.dumps(listed, indent=1, ensure_ascii=False))
         return 0

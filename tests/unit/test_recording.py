@@ -31,7 +31,7 @@ async def recorded_turn(tmp_path, **recording):  # type: ignore[no-untyped-def]
 
 async def test_a_session_is_recorded_with_both_sides_on_the_session_clock(tmp_path):
     rig, store = await recorded_turn(tmp_path)
-    (meta,) = store.list()
+    (meta,) = store.all()
     assert RECORDING_ID.match(meta["id"]) and meta["session_id"] == rig.session.id
     assert meta["reason"] == "hung up" and meta["turns"] == 1 and meta["first_words"] == "What time is it?"
     assert meta["ended"] >= meta["started"] and meta["providers"]["tts"]
@@ -57,7 +57,7 @@ async def test_a_session_is_recorded_with_both_sides_on_the_session_clock(tmp_pa
 
 async def test_recordings_are_readable_by_the_server_user_only(tmp_path):
     _, store = await recorded_turn(tmp_path)
-    (meta,) = store.list()
+    (meta,) = store.all()
     folder = store.root / meta["id"]
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for name in ("session.json", "events.jsonl", "audio.wav"):
@@ -66,7 +66,7 @@ async def test_recordings_are_readable_by_the_server_user_only(tmp_path):
 
 async def test_timeline_only_when_audio_is_off(tmp_path):
     _, store = await recorded_turn(tmp_path, audio=False)
-    (meta,) = store.list()
+    (meta,) = store.all()
     assert meta["audio"] is None and not store.get(meta["id"])["recording"]["has_audio"]
     with pytest.raises(NoRecording, match="no audio"):
         store.audio(meta["id"])
@@ -93,7 +93,7 @@ async def test_a_recording_deleted_while_live_is_not_written_again(tmp_path):
     rig = make_rig(config, turns=[Step("Hi.")], answers=[Step("Hello there.")])
     await rig.play(tone(0.6), tail_s=0.5)
     store = Recordings(tmp_path / "rec")
-    (meta,) = store.list()
+    (meta,) = store.all()
     assert meta["ended"] is None  # live
     assert not store.get(meta["id"])["recording"]["has_audio"]
     with pytest.raises(NoRecording, match="still live"):
@@ -101,7 +101,7 @@ async def test_a_recording_deleted_while_live_is_not_written_again(tmp_path):
     store.delete(meta["id"])
     await rig.play(silence(2.0))
     await rig.host.close_session(rig.session.id, "hung up")
-    assert store.list() == [] and list(store.root.iterdir()) == []
+    assert store.all() == [] and list(store.root.iterdir()) == []
 
 
 def _fake(store: Recordings, session_id: str, started: float) -> str:
@@ -117,7 +117,7 @@ def test_prune_keeps_the_newest_within_the_age_limit(tmp_path):
     names = [_fake(store, f"s{i}", 1_000 * day + i * day) for i in range(5)]  # s4 newest
     assert sorted(store.prune(keep_days=2.5, keep=100, now=1_004 * day)) == sorted(names[:2])
     assert store.prune(keep_days=30, keep=2, now=1_004 * day) == [names[2]]
-    assert [m["id"] for m in store.list()] == [names[4], names[3]]
+    assert [m["id"] for m in store.all()] == [names[4], names[3]]
 
 
 def test_names_outside_the_folder_are_refused(tmp_path):
@@ -148,7 +148,7 @@ async def test_the_command_line_lists_shows_and_deletes(tmp_path, capsys):
     _, store = await recorded_turn(tmp_path)
     agent = tmp_path / "agent.yaml"
     agent.write_text(f"recording:\n  enabled: true\n  path: {store.root}\n")
-    (meta,) = store.list()
+    (meta,) = store.all()
     assert main(["recordings", "list", "--config", str(agent)]) == 0
     assert meta["id"] in capsys.readouterr().out
     assert main(["recordings", "show", meta["id"], "--config", str(agent)]) == 0
@@ -156,6 +156,6 @@ async def test_the_command_line_lists_shows_and_deletes(tmp_path, capsys):
     assert main(["recordings", "delete", "nothing-like-this", "--config", str(agent)]) == 2
     assert "not a recording's name" in capsys.readouterr().err
     assert main(["recordings", "delete", "--all", "--config", str(agent)]) == 0
-    assert "deleted 1 recording" in capsys.readouterr().out and store.list() == []
+    assert "deleted 1 recording" in capsys.readouterr().out and store.all() == []
     assert main(["recordings", "list", "--config", str(agent)]) == 0
     assert "no recordings in" in capsys.readouterr().out

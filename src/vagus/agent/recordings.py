@@ -38,7 +38,7 @@ class Recordings:
             return None
         return data if isinstance(data, dict) else None
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         """Every recording's summary, newest first (unreadable folders left out)."""
         if not self.root.is_dir():
             return []
@@ -87,7 +87,7 @@ class Recordings:
         """Delete recordings older than `keep_days` and beyond the newest `keep`; their names."""
         now = time.time() if now is None else now
         gone = []
-        for i, meta in enumerate(self.list()):
+        for i, meta in enumerate(self.all()):
             if i >= keep or now - (meta.get("started") or 0) > keep_days * 86400:
                 shutil.rmtree(self.root / meta["id"], ignore_errors=True)
                 gone.append(meta["id"])

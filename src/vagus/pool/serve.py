@@ -50,8 +50,8 @@ def build_app(model: str | None, device: str, max_batch: int, batch_wait_ms: flo
             self.engine = BatchedWhisper(model, device)
             self.engine.transcribe([(__import__("numpy").zeros(8000, "float32"), "en", None)])  # warm
             self.batches: deque[tuple[float, int, float]] = deque(maxlen=2000)
-            self.transcribe_batch.set_max_batch_size(max_batch)
-            self.transcribe_batch.set_batch_wait_timeout_s(batch_wait_ms / 1000)
+            self.transcribe_batch.set_max_batch_size(max_batch)  # type: ignore[attr-defined]
+            self.transcribe_batch.set_batch_wait_timeout_s(batch_wait_ms / 1000)  # type: ignore[attr-defined]
 
         @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01)
         async def transcribe_batch(self, items: list[tuple[Any, str | None, str | None]]) -> list[dict[str, Any]]:
@@ -101,7 +101,7 @@ def build_app(model: str | None, device: str, max_batch: int, batch_wait_ms: flo
                                      "duration": round(len(audio) / 16000, 3)})  # fmt: skip
             return JSONResponse({"text": result["text"]})
 
-    return WhisperPool.bind()
+    return WhisperPool.bind()  # type: ignore[attr-defined]
 
 
 def read_upload(data: bytes) -> Any:

@@ -307,7 +307,7 @@ async def eval_report(request: web.Request) -> web.StreamResponse:
 async def get_recordings(request: web.Request) -> web.Response:
     studio = _studio(request)
     store = studio.recordings
-    listed = await asyncio.to_thread(store.list)
+    listed = await asyncio.to_thread(store.all)
     return web.json_response(
         {"enabled": studio.config.recording.enabled, "path": str(store.root), "recordings": listed}
     )
