@@ -175,6 +175,8 @@ async def builder(browser, port: int, shots: Path, agent: Path) -> dict:  # type
     page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await page.click("#rec-delete")
     await page.wait_for_function("document.getElementById('notice').textContent === 'Recording deleted.'")
+    await page.click("#rec-refresh")  # the list as the server has it now
+    await page.wait_for_function("!document.querySelector('.rec-open') && !!document.querySelector('#recordings li')")
     report["recordings_after_delete"] = await page.locator(".rec-open").count()
 
     # Evaluate: a small suite on the saved agent, its report, the winner into the form.

@@ -268,9 +268,9 @@ async function deleteRecording() {
   if (!id || !window.confirm("Delete this recording (its audio and transcript)? This cannot be undone.")) return;
   const response = await fetch(`/studio/api/recordings/${encodeURIComponent(id)}`, { method: "DELETE", headers: authHeaders() });
   if (!response.ok) { notice("Not deleted: " + ((await response.json().catch(() => ({}))).error || {}).message, true); return; }
-  notice("Recording deleted.");
   closeRecording();
   await loadRecordings();
+  notice("Recording deleted.");
 }
 
 function setUpInspect() {
