@@ -32,6 +32,7 @@ from vagus.audio.resample import StreamResampler
 from vagus.config import RecordingConfig
 from vagus.core.events import SessionEnded, SessionStarted, TranscriptFinal, TurnEnded
 from vagus.core.session import Session
+from vagus.files import write_atomically
 
 log = logging.getLogger("vagus.recording")
 
@@ -51,12 +52,8 @@ def recording_name(session_id: str, started: float) -> str:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Whole or not at all (a reader never sees half a file), owner-only."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)
+    """Whole or not at all (a listing never reads half a file), owner-only."""
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1), 0o600)
 
 
 class _Side:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from vagus.evals.suite import Suite
+from vagus.files import write_atomically
 
 STAGES = ("asr_ttlw", "llm_ttfb", "llm_ttfs", "tts_ttfb")
 
@@ -133,10 +134,10 @@ def write_reports(
     summary: list[dict[str, Any]],
     compared: list[dict[str, Any]] | None = None,
 ) -> None:
-    (out / "results.json").write_text(json.dumps({"suite": suite.name, "summary": summary, "runs": runs},
+    write_atomically(out / "results.json", json.dumps({"suite": suite.name, "summary": summary, "runs": runs},
                                                  indent=1, ensure_ascii=False))  # fmt: skip
     if compared is not None:
-        (out / "compare.json").write_text(json.dumps(compared, indent=1, ensure_ascii=False))
+        write_atomically(out / "compare.json", json.dumps(compared, indent=1, ensure_ascii=False))
     fields = ["combination", "scenario", "turn", "script", "user_text", "answer", "passed", "failures", "latency_ms",
               *STAGES, "wer", "words", "markup_leaks", "cut_in", "tools", "judge_score", "cost"]  # fmt: skip
     with (out / "turns.csv").open("w", newline="") as f:

@@ -32,6 +32,7 @@ from vagus.evals.metrics import (
 )
 from vagus.evals.simulated import SimulatedCaller, goal_checks
 from vagus.evals.suite import Matrix, Prices, Scenario, Suite, combined, merged
+from vagus.files import write_atomically
 
 log = logging.getLogger("vagus.evals")
 
@@ -105,7 +106,7 @@ async def run_suite(
                         record = await _run_scripted(scenario, *tracks[scenario.name], config, services, judge)
                     _price(record, matrix.prices.get(name))
                     record = {"combination": name, "scenario": scenario.name, **record}
-                    path.write_text(json.dumps(record, indent=1, ensure_ascii=False))
+                    write_atomically(path, json.dumps(record, indent=1, ensure_ascii=False))
                     results.append(record)
                     if on_progress is not None:
                         on_progress(f"{name} · {scenario.name}")

@@ -13,9 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import io
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from vagus.config import AgentConfig, ConfigError
+from vagus.files import write_atomically
 
 HISTORY_DIR = ".vagus-history"
 VERSION = re.compile(r"^\d{8}T\d{6}\.\d{9}Z$")
@@ -221,16 +220,7 @@ class ConfigDocument:
     def _write(self, text: str) -> None:
         """Atomically: a crash mid-save leaves the old file, never half a new one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            if self.path.exists():
-                os.chmod(temp, self.path.stat().st_mode & 0o777)
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, text)
 
 
 class Conflict(Exception):

@@ -22,6 +22,7 @@ import yaml
 
 from vagus.config import ConfigError
 from vagus.evals.suite import load_matrix, load_suite, merged
+from vagus.files import write_atomically
 
 RUNS_DIR = Path(".vagus-studio") / "evals"
 KEEP_STDERR = 3000
@@ -68,7 +69,7 @@ class EvalRuns:
             command += ["--compare", str(self.folder / earlier)]
         meta = {"suite": suite, "total": combinations * len(loaded.scenarios), "started": time.time(),
                 "compared_with": earlier}  # fmt: skip
-        (out / "studio.json").write_text(json.dumps(meta))
+        write_atomically(out / "studio.json", json.dumps(meta))
         self.process = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
@@ -82,7 +83,7 @@ class EvalRuns:
         meta.update(exit_code=process.returncode, finished=time.time(),
                     stderr=stderr.decode(errors="replace")[-KEEP_STDERR:],
                     stdout=stdout.decode(errors="replace")[-KEEP_STDERR:])  # fmt: skip
-        (out / "studio.json").write_text(json.dumps(meta))
+        write_atomically(out / "studio.json", json.dumps(meta))
 
     def _latest_done(self, exclude: str | None = None) -> str | None:
         for run in self.names():
