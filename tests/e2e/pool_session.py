@@ -28,13 +28,16 @@ async def transcribe(http: aiohttp.ClientSession, url: str, data: bytes, name: s
 
 async def main() -> dict:
     port = free_port()
-    pool = subprocess.Popen([*VAGUS, "pool", "--port", str(port), "--max-batch", "8", "--batch-wait-ms", "200"],
+    pool = subprocess.Popen([*VAGUS, "pool", "--port", str(port), "--max-batch", "8", "--batch-wait-ms", "1000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
     report: dict = {}
     try:
         assert pool.stdout is not None
         report["banner"] = pool.stdout.readline().strip()  # printed once the pool is ready
+        if not report["banner"].startswith("Vagus pool"):
+            pool.wait(60)
+            raise RuntimeError("the pool did not start: " + (pool.stderr.read() if pool.stderr else "")[-3000:])
         files = ["hello.wav", "two_questions.wav", "long_question.wav", "barge_in.wav"] * 2
         async with aiohttp.ClientSession() as http:
             results = await asyncio.gather(*(transcribe(http, url, (FIXTURES / f).read_bytes()) for f in files))
@@ -53,7 +56,9 @@ async def main() -> dict:
         # a whole conversation whose speech to text is the pool
         work = Path(tempfile.mkdtemp())
         config = work / "agent.yaml"
-        config.write_text(f"stt: {{provider: openai, base_url: '{url}', model: whisper}}\n")
+        # generous deadlines: on a busy machine the pool (beside the node's own models) is slow, not wrong
+        config.write_text(f"stt: {{provider: openai, base_url: '{url}', model: whisper}}\n"
+                          "deadlines: {stt_s: 120}\n")  # fmt: skip
         talk = subprocess.run([*VAGUS, "talk", str(FIXTURES / "two_questions.wav"), str(work / "out.wav"),
                                "--config", str(config), "--transcript", str(work / "t.json")],
                               capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip

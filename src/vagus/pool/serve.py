@@ -127,6 +127,10 @@ def run_pool(
     import os
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing reported anywhere
+    # Serve gives its HTTP proxy 5 s to come up and kills it after: on a busy machine importing it takes
+    # longer, and the pool never started. Minutes, not seconds (the processes Ray starts inherit these).
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")
+    os.environ.setdefault("RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S", "60")
     try:
         import ray
         from ray import serve
