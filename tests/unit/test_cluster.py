@@ -7,6 +7,7 @@ The registry's choice and expiry are also checked on a virtual clock."""
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -283,3 +284,16 @@ async def test_the_cluster_commands(cluster, capsys):
     assert missing == 2 and "node 'nobody' did not answer" in capsys.readouterr().err
     nowhere = await asyncio.to_thread(main, ["cluster", "status", "--cluster", "nats://127.0.0.1:9"])
     assert nowhere == 2 and "cannot reach the cluster" in capsys.readouterr().err
+
+
+async def test_a_garbled_routed_request_gets_a_clear_refusal(cluster):
+    _, _, (alpha, _), connections = cluster
+    nc = connections[0]
+    reply = await nc.request(alpha.node.subjects.offer("alpha"), b"not json", timeout=5)
+    assert json.loads(reply.data) == {
+        "status": 400,
+        "error": "bad routed request: Expecting value: line 1 column 1 (char 0)",
+    }
+    reply = await nc.request(alpha.node.subjects.offer("alpha"), b'{"kind": "fax", "payload": {}}', timeout=5)
+    assert json.loads(reply.data)["status"] == 400 and "unknown request 'fax'" in json.loads(reply.data)["error"]
+    assert alpha.offers == 0

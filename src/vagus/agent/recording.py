@@ -168,11 +168,9 @@ class SessionRecording:
     # ---- events -------------------------------------------------------------------------------------
 
     def _event(self, event: Any) -> None:
-        if self.closed or self.failed:
-            return
+        if self.closed or self.failed or getattr(event, "type", None) in LEFT_OUT:
+            return  # the per-token deltas: dropped before they are turned into dicts
         data = event.to_dict()
-        if data["type"] in LEFT_OUT:
-            return
         if isinstance(event, TurnEnded):
             self.meta["turns"] += 1
         elif isinstance(event, TranscriptFinal) and not self.meta["first_words"]:
